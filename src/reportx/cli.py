@@ -119,10 +119,40 @@ def _not_built(stage: str, issue: str) -> None:
     _fail(f"'reportx {stage}' is not built yet ({issue}).")
 
 
-@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def train_cmd() -> None:
-    """LoRA / QLoRA fine-tuning from a YAML config (not built yet)."""
-    _not_built("train", "fine-tuning is the next stage of the pipeline to land")
+@app.command("train")
+def train_cmd(
+    config: Annotated[
+        Optional[Path],
+        typer.Option("--config", "-c", help="YAML run config (see configs/default.yaml). Without it, the defaults.",
+                     show_default=False),
+    ] = None,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="Override a config key: --set learning_rate=2e-4 --set output_dir=runs/b "
+                     "(values are YAML). Repeatable.", show_default=False),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in output_dir.")] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit without training.")
+    ] = False,
+) -> None:
+    """LoRA fine-tuning of a base model on labelled report -> JSON pairs, loss on the JSON answer only.
+
+    Uses Unsloth (4-bit QLoRA) on a CUDA machine where it is installed, else transformers + PEFT + TRL
+    (float32 on a CPU). Writes checkpoints, the adapter and a run card (JSON and markdown) into output_dir.
+    Then `reportx export RUN_DIR` turns the adapter into GGUF for extraction.
+
+    Example: reportx train --config configs/default.yaml --set max_steps=20 --set output_dir=runs/try
+    """
+    from reportx.train import load_config, train
+
+    cfg = load_config(config, set_ or [])
+    if print_config:
+        import yaml
+
+        typer.echo(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True), nl=False)
+        return
+    train(cfg, resume=resume)
 
 
 @app.command("export", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

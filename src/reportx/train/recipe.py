@@ -1,0 +1,274 @@
+"""The LoRA fine-tuning recipe, in explicit steps: data -> base model -> LoRA -> SFT (loss on the JSON answer
+only) -> adapter + run card.
+
+One recipe, two ways to load the model: Unsloth's ``FastLanguageModel`` (4-bit QLoRA) on a CUDA machine with
+unsloth installed, otherwise transformers + PEFT. Both are trained by TRL's ``SFTTrainer`` on prompt/completion
+pairs, whose completion-only loss never trains on the prompt. TRL's fused LM head projects only the answer
+positions onto the 262k-token vocabulary, which matters on a CPU: the vocabulary projection is most of the
+default model's compute.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportx.errors import ReportxError
+from reportx.labelled import LabelledReport, read_labelled
+from reportx.prompts import finetuned_prompt
+from reportx.schema import ReportSchema, load_schema
+from reportx.train.backend import BackendChoice, select_backend
+from reportx.train.base_model import BaseModelInfo, load_hf_model, resolve_base
+from reportx.train.config import TrainConfig
+from reportx.train.runcard import write_run_card
+
+log = logging.getLogger("reportx.train")
+
+
+@dataclass
+class TrainResult:
+    """What a finished run left behind."""
+
+    output_dir: Path
+    adapter_dir: Path
+    run_card: dict[str, Any]
+
+
+def _say(message: str) -> None:
+    print(f"reportx train: {message}", file=sys.stderr, flush=True)
+
+
+def prompt_completion(report: LabelledReport, schema: ReportSchema) -> dict[str, str]:
+    """One training pair in TRL's prompt/completion form; TRL appends the EOS token to the completion."""
+    return {"prompt": finetuned_prompt(report.text, schema), "completion": schema.dumps(report.gold)}
+
+
+def _fits(pairs: list[dict[str, str]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, str]], int]:
+    # Skip, never truncate: a truncated answer would teach the model to stop mid-JSON.
+    kept = [p for p in pairs if len(tokenizer(p["prompt"] + p["completion"]).input_ids) + 1 <= max_length]
+    return kept, len(pairs) - len(kept)
+
+
+def _load_for_backend(base: BaseModelInfo, choice: BackendChoice, config: TrainConfig):
+    """The base model and tokenizer, loaded the way the backend wants them."""
+    if choice.name == "unsloth":
+        from unsloth import FastLanguageModel  # imported first: it patches transformers
+
+        location = base.path
+        if base.kind == "gguf":
+            # Unsloth loads Hugging Face weights; a GGUF base goes through transformers' de-quantisation first.
+            location = str(Path(config.output_dir) / "base-hf")
+            if not Path(location, "config.json").is_file():
+                model, tokenizer = load_hf_model(base)
+                model.save_pretrained(location)
+                tokenizer.save_pretrained(location)
+                del model
+        model, tokenizer = FastLanguageModel.from_pretrained(
+            model_name=location, max_seq_length=config.max_length, load_in_4bit=choice.load_in_4bit, dtype=None
+        )
+        model = FastLanguageModel.get_peft_model(
+            model,
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=config.target_modules,
+            bias="none",
+            use_gradient_checkpointing="unsloth" if config.gradient_checkpointing else False,
+            random_state=config.seed,
+        )
+        return model, tokenizer, None
+
+    from peft import LoraConfig
+
+    quantization = None
+    dtype = None
+    if choice.cuda:
+        import torch
+
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if choice.load_in_4bit:
+            from transformers import BitsAndBytesConfig
+
+            quantization = BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype, bnb_4bit_use_double_quant=True
+            )
+    model, tokenizer = load_hf_model(base, dtype=dtype, quantization_config=quantization)
+    if quantization is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.target_modules,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return model, tokenizer, lora
+
+
+def _existing_checkpoints(output_dir: Path) -> list[Path]:
+    return sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+
+
+def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | None = None) -> TrainResult:
+    """Fine-tune a LoRA adapter as ``config`` describes; write the adapter and run card into ``config.output_dir``."""
+    started = time.time()
+    output_dir = Path(config.output_dir)
+    checkpoints = _existing_checkpoints(output_dir) if output_dir.is_dir() else []
+    if resume and not checkpoints:
+        raise ReportxError(f"--resume: no checkpoint in {output_dir}")
+    if not resume and (checkpoints or (output_dir / "run_card.json").exists()):
+        raise ReportxError(f"{output_dir} already holds a run: pass --resume, or choose another output_dir")
+
+    # 1. data
+    schema = load_schema(config.schema)
+    train_reports = read_labelled(config.train_file, schema, limit=config.max_train_examples)
+    val_reports = read_labelled(config.val_file, schema, limit=config.max_eval_examples) if config.val_file else []
+
+    # 2. backend and base model
+    choice = select_backend(config.backend, load_in_4bit=config.load_in_4bit)
+    _say(f"backend {choice.name}: {choice.reason}")
+    base = resolve_base(config.base_model)
+    _say(f"base model {base.source} ({base.kind}, {base.architecture}, sha256 {str(base.sha256)[:12]})")
+
+    import torch
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    from transformers import set_seed
+
+    set_seed(config.seed)
+    model, tokenizer, lora_config = _load_for_backend(base, choice, config)
+
+    # 3. prompt/completion pairs, in the one prompt format extract uses
+    import datasets
+    from datasets import Dataset
+
+    datasets.disable_progress_bars()  # our own progress bar is the one to watch
+
+    train_pairs, skipped = _fits([prompt_completion(r, schema) for r in train_reports], tokenizer, config.max_length)
+    val_pairs, _ = _fits([prompt_completion(r, schema) for r in val_reports], tokenizer, config.max_length)
+    if skipped:
+        _say(f"skipped {skipped} training examples longer than max_length={config.max_length}")
+    if not train_pairs:
+        raise ReportxError("no training example fits max_length")
+    _say(f"{len(train_pairs)} training pairs, {len(val_pairs)} eval pairs")
+
+    # 4. SFT with loss on the completion only
+    from trl import SFTConfig, SFTTrainer
+
+    from reportx.train.progress import LossProgress
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    args = SFTConfig(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=1,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        weight_decay=config.weight_decay,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        logging_steps=config.logging_every,
+        eval_strategy="steps" if val_pairs else "no",
+        eval_steps=config.eval_every,
+        save_strategy="steps",
+        save_steps=config.save_every,
+        save_total_limit=2,
+        seed=config.seed,
+        data_seed=config.seed,
+        max_length=config.max_length,
+        completion_only_loss=True,
+        packing=False,
+        gradient_checkpointing=config.gradient_checkpointing and choice.name == "hf",
+        use_cpu=not choice.cuda,
+        bf16=choice.cuda and torch.cuda.is_bf16_supported(),
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=choice.cuda,
+        dataset_num_proc=None,
+    )
+    progress = LossProgress(enabled=sys.stderr.isatty() if show_progress is None else show_progress)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train_pairs),
+        eval_dataset=Dataset.from_list(val_pairs) if val_pairs else None,
+        processing_class=tokenizer,
+        peft_config=lora_config,
+        callbacks=[progress],
+    )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; LossProgress reports loss instead
+    adapter_dir = output_dir / "adapter"
+    with warnings.catch_warnings():
+        # On every save PEFT looks for the base's config.json to check the vocabulary; a GGUF base has none, and
+        # LoRA leaves the vocabulary alone.
+        warnings.filterwarnings("ignore", message="Could not find a config file")
+        trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume else None)
+        # 5. adapter, final eval loss and run card
+        trainer.model.save_pretrained(str(adapter_dir))
+    final_eval = trainer.evaluate() if val_pairs else {}
+    history = trainer.state.log_history
+    card = {
+        "reportx_run": 1,
+        "base_model": base.to_dict(),
+        "schema": config.schema,
+        "prompt": "reportx.prompts.finetuned_prompt",
+        "data": {
+            "train_file": str(config.train_file),
+            "val_file": str(config.val_file) if config.val_file else None,
+            "train_examples": len(train_pairs),
+            "skipped_too_long": skipped,
+            "eval_examples": len(val_pairs),
+            "seed": config.seed,
+        },
+        "backend": {"name": choice.name, "reason": choice.reason, "cuda": choice.cuda, "load_in_4bit": choice.load_in_4bit},
+        "config": config.to_dict(),
+        "environment": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "device": torch.cuda.get_device_name(0) if choice.cuda else platform.processor() or platform.machine(),
+        },
+        "result": {
+            "optimizer_steps": trainer.state.global_step,
+            "epochs": trainer.state.epoch,
+            "wall_seconds": round(time.time() - started, 1),
+            "train_loss": [
+                {"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h
+            ],
+            "eval_loss": [
+                {"step": h["step"], "loss": h["eval_loss"]} for h in history if "eval_loss" in h
+            ],
+            "final_eval_loss": final_eval.get("eval_loss"),
+            "resumed": resume,
+        },
+        "adapter_dir": "adapter",
+    }
+    write_run_card(output_dir, card)
+    _say(f"adapter in {adapter_dir}; run card in {output_dir / 'run_card.md'} ({card['result']['wall_seconds']} s)")
+    return TrainResult(output_dir=output_dir, adapter_dir=adapter_dir, run_card=card)
+
+
+def load_run_card(run_dir: Path) -> dict[str, Any]:
+    """The run card of a finished run."""
+    path = Path(run_dir) / "run_card.json"
+    if not path.is_file():
+        raise ReportxError(f"{run_dir} is not a finished reportx run (no run_card.json)")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -64,3 +64,14 @@ def test_missing_key_is_invalid():
 def test_broken_json_is_invalid():
     with pytest.raises(RecordInvalid, match="not JSON"):
         builtin_schema().validate('{"project_name": "Alpha",')
+
+
+def test_every_nullable_field_accepts_null():
+    record = {**ALPHA, "status": None, "client": None, "budget_used_eur": None, "key_milestone_completed": None,
+              "blockers_today": [{"ticket_id": None, "delay_hours": None}], "next_step": None}
+    assert builtin_schema().validate(record) == record
+
+
+def test_numbers_keep_their_json_schema_bounds():
+    props = ProjectReport.model_json_schema()["properties"]
+    assert {"type": "number", "minimum": 0} in props["budget_used_eur"]["anyOf"]

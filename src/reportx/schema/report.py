@@ -37,8 +37,9 @@ def _list_or_empty(value: object) -> object:
 
 
 Status = Annotated[Literal["Verde", "Amarillo", "Rojo"] | None, BeforeValidator(parse_status)]
-Euros = Annotated[float | None, BeforeValidator(parse_money), PlainSerializer(_number_out), Field(ge=0)]
-Hours = Annotated[float | None, BeforeValidator(parse_hours), PlainSerializer(_number_out), Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Euros = Annotated[NonNegative | None, BeforeValidator(parse_money), PlainSerializer(_number_out)]
+Hours = Annotated[NonNegative | None, BeforeValidator(parse_hours), PlainSerializer(_number_out)]
 TicketId = Annotated[str | None, BeforeValidator(parse_ticket_id)]
 Text = Annotated[str | None, BeforeValidator(parse_text)]
 ProjectName = Annotated[str, BeforeValidator(parse_project_name), Field(min_length=1)]

@@ -38,7 +38,8 @@ def test_status_rejects_what_is_no_status(value):
     "value, expected",
     [("4500€ de 5000€", 4500), ("4.500 €", 4500), ("4,5k€", 4500), ("EUR 12,300", 12300), ("12.300,50 €", 12300.5),
      ("1,234.56 EUR", 1234.56), ("€ 980", 980), ("12 300 €", 12300), (4500, 4500), (4500.0, 4500), ("", None),
-     (None, None), ("1,2 millones de euros", 1_200_000)],
+     (None, None), ("1,2 millones de euros", 1_200_000), ("3 M€", 3_000_000), ("30 m de zanja, 1.200 €", 30),
+     ("4500\nmil gracias", 4500)],
 )
 def test_money_formats(value, expected):
     assert parse_money(value) == pytest.approx(expected)
@@ -55,7 +56,8 @@ def test_money_rejects_percentages_and_nonsense(value):
     [("2 horas", 2), ("media hora", 0.5), ("90 minutos", 1.5), ("un día", 8), ("a day", 8), ("una jornada", 8),
      ("día y medio", 12), ("dia y medio", 12), ("2 días", 16), ("2 days", 16), ("half an hour", 0.5),
      ("1,5 horas", 1.5), ("hora y media", 1.5), ("3h", 3), ("1h30", 1.5), ("45 min", 0.75), ("half a day", 4),
-     ("a day and a half", 12), (2, 2), ("2", 2), ("unas horas", None), ("some days", None), ("", None)],
+     ("a day and a half", 12), ("one and a half hours", 1.5), ("2 and a half days", 20), ("a full day", 8),
+     ("2-hour delay", 2), ("un día entero", 8), ("dos horas y media", 2.5), (2, 2), ("2", 2), ("unas horas", None), ("some days", None), ("", None)],
 )
 def test_duration_forms(value, expected):
     result = parse_hours(value)
@@ -74,7 +76,7 @@ def test_duration_rejects_what_is_no_duration(value):
 @pytest.mark.parametrize(
     "value, expected",
     [("#9812", "9812"), ("ID: 9812", "9812"), ("ticket 9812", "9812"), ("JIRA-482", "JIRA-482"),
-     ("ticket #4471", "4471"), ("Ticket: INC-22", "INC-22"), (9812, "9812"), ("", None), (None, None)],
+     ("ticket #4471", "4471"), ("Ticket: INC-22", "INC-22"), ("(ID: 9812)", "9812"), ("[#9812]", "9812"), (9812, "9812"), ("", None), (None, None)],
 )
 def test_ticket_ids(value, expected):
     assert parse_ticket_id(value) == expected

@@ -114,7 +114,7 @@ def parse_ticket_id(value: Any) -> str | None:
         return str(int(value))
     if not isinstance(value, str):
         raise ValueError(f"ticket_id must be text, got {type(value).__name__}")
-    text = value.strip()
+    text = value.strip().strip(" .,;:()[]{}" + _QUOTES)
     if _is_null_word(text):
         return None
     previous = None
@@ -159,9 +159,11 @@ def parse_number(token: str) -> float:
 
 
 _MONEY_RE = re.compile(
-    r"(?P<num>\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?)\s*(?P<mult>k|mil|m|millones|million|millions)?(?![a-z])",
+    r"(?P<num>\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?)[ \u00a0]*"
+    r"(?P<mult>k|mil|millones|million|millions|(?-i:M)|m(?=[ \u00a0]*(?:€|eur)))?(?![a-z])",
     re.IGNORECASE,
 )
+# "M" means millions; a lower-case "m" only does before a currency ("3 m€"), else it is metres or minutes.
 _MULTIPLIERS = {"k": 1e3, "mil": 1e3, "m": 1e6, "millones": 1e6, "million": 1e6, "millions": 1e6}
 
 
@@ -215,6 +217,8 @@ _UNIT = r"(?P<unit>" + "|".join(sorted(_UNIT_HOURS, key=len, reverse=True)) + r"
 _DURATION_RE = re.compile(r"(?<![a-z0-9])(?:" + _QTY + r"\s*)?" + _UNIT + r"(?![a-z])")
 # "y medio"/"y media"/"and a half" after a unit adds half of that unit: "día y medio" = 12, "hora y media" = 1.5.
 _AND_A_HALF_RE = re.compile(r"^\s*(?:y\s+medi[oa]|and\s+a\s+half)")
+# "one and a half hours", "2 and a half days": the half belongs to the number, before the unit.
+_N_AND_A_HALF_RE = re.compile(r"(?<![a-z0-9])(\d+|[a-z]+) and a half(?= )")
 _CLOCK_RE = re.compile(r"(?<![\d])(\d+)\s*h\s*(\d{1,2})\s*(?:m|min)?(?![a-z\d])")
 
 
@@ -233,7 +237,10 @@ def parse_hours(value: Any) -> float | None:
         raise ValueError(f"delay_hours must be a number, got {type(value).__name__}")
     if _is_null_word(value):
         return None
-    text = fold(value)
+    text = fold(value).replace("-", " ")
+    text = re.sub(r"\b(?:full|whole|entero|entera|completo|completa)\s+", "", text)
+    text = re.sub(r"\b(?:entero|entera|completo|completa)\b", "", text)
+    text = _N_AND_A_HALF_RE.sub(_plus_half, text)
     if re.fullmatch(r"\d+(?:[.,]\d+)?", text):
         return parse_number(text) if "," not in text else float(text.replace(",", "."))
     clock = _CLOCK_RE.search(text)
@@ -256,3 +263,9 @@ def parse_hours(value: Any) -> float | None:
     if unquantified:
         return None
     raise ValueError(f"not a duration: {value!r}")
+
+
+def _plus_half(match: re.Match[str]) -> str:
+    number = match.group(1)
+    value = float(number) if number.isdigit() else _WORD_NUMBERS.get(number)
+    return match.group(0) if value is None else f"{value + 0.5:g}"

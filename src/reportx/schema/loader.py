@@ -83,8 +83,12 @@ class ReportSchema:
         return {k: data[k] for k in self.keys if k in data} | {k: v for k, v in data.items() if k not in self.keys}
 
     def dumps(self, record: dict[str, Any]) -> str:
-        """The record as one line of JSON, keys in schema order, non-ASCII kept: the form gold answers take."""
-        return json.dumps(record, ensure_ascii=False)
+        """The record as one line of compact JSON, keys in schema order, non-ASCII kept: the form gold answers take.
+
+        Compact separators save about 15% of the answer's tokens on the default model, and the answer's tokens
+        are most of an extraction's time.
+        """
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def _one_line(exc: ValidationError) -> str:

@@ -1,0 +1,153 @@
+"""``reportx eval``: run several systems over the same labelled reports through the extract API, score them
+side by side, and write the table, the results JSON, a per-field error file and a chart.
+
+A system is ``NAME=key=value,key=value`` with keys ``model`` (GGUF path; default the embedded base),
+``adapter`` (GGUF LoRA; default the bundled one in finetuned mode), ``mode`` (fewshot | finetuned),
+``constrained`` (true | false), ``shots`` (few-shot examples). With no system given, the 2x2 of the brief on
+the default model: few-shot vs fine-tuned, each free and grammar-constrained.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reportx.errors import ReportxError
+from reportx.eval.report import markdown_table, write_chart, write_results
+from reportx.eval.score import Prediction, field_errors, score_all
+from reportx.labelled import read_labelled
+from reportx.schema import load_schema
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One system to evaluate."""
+
+    name: str
+    model: str | None = None
+    adapter: str | None = None
+    mode: str = "fewshot"
+    constrained: bool = False
+    shots: int = 3
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_system(text: str) -> SystemSpec:
+    """``"ft=mode=finetuned,constrained=true"`` -> ``SystemSpec(name="ft", mode="finetuned", constrained=True)``."""
+    name, sep, rest = text.partition("=")
+    if not sep or not name.strip():
+        raise ReportxError(f"--system expects NAME=key=value,..., got {text!r}")
+    values: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise ReportxError(f"--system {name}: expected key=value, got {part!r}")
+        values[key.strip()] = value.strip()
+    unknown = set(values) - {"model", "adapter", "mode", "constrained", "shots"}
+    if unknown:
+        raise ReportxError(f"--system {name}: unknown key(s) {', '.join(sorted(unknown))}")
+    constrained = str(values.get("constrained", "false")).lower()
+    if constrained not in ("true", "false", "1", "0", "yes", "no"):
+        raise ReportxError(f"--system {name}: constrained must be true or false")
+    try:
+        shots = int(values.get("shots", 3))
+    except ValueError:
+        raise ReportxError(f"--system {name}: shots must be a number") from None
+    mode = values.get("mode") or ("finetuned" if values.get("adapter") else "fewshot")
+    if mode not in ("fewshot", "finetuned"):
+        raise ReportxError(f"--system {name}: mode must be fewshot or finetuned")
+    return SystemSpec(
+        name=name.strip(),
+        model=values.get("model"),
+        adapter=values.get("adapter"),
+        mode=mode,
+        constrained=constrained in ("true", "1", "yes"),
+        shots=shots,
+    )
+
+
+def default_systems() -> list[SystemSpec]:
+    """Few-shot vs fine-tuned on the default model, each free and constrained (fine-tuned only with an adapter)."""
+    from reportx.models import bundled_adapter
+
+    systems = [SystemSpec("fewshot"), SystemSpec("fewshot+grammar", constrained=True)]
+    if bundled_adapter() is not None:
+        systems += [SystemSpec("finetuned", mode="finetuned"), SystemSpec("finetuned+grammar", mode="finetuned", constrained=True)]
+    else:
+        print("reportx eval: no bundled adapter: evaluating the few-shot systems only", file=sys.stderr)
+    return systems
+
+
+def _run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, engines: dict, quiet: bool) -> list[Prediction]:
+    from reportx.extract import Extractor
+    from reportx.extract.engine import Engine
+
+    key = (spec.model, spec.adapter, spec.mode)
+    extractor = Extractor(
+        model=spec.model, adapter=spec.adapter, mode=spec.mode, constrained=spec.constrained, shots=spec.shots,
+        schema=schema_spec, engine=engines.get(key),
+    )
+    engines[key] = extractor.engine  # systems that differ only in decoding share the loaded model
+    predictions = []
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        progress = Progress(TextColumn(spec.name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            transient=False, console=__import__("rich.console").console.Console(file=sys.stderr))
+        progress.start()
+        task = progress.add_task(spec.name, total=len(texts))
+    try:
+        for i, text in enumerate(texts):
+            result = extractor.extract(text, source=f"#{i}")
+            answer = result.record if result.ok else result.raw_output
+            predictions.append(Prediction(answer=answer, meta=result.meta, error=result.error))
+            if progress is not None:
+                progress.advance(task)
+    finally:
+        if progress is not None:
+            progress.stop()
+    return predictions
+
+
+def evaluate(
+    data: Path,
+    systems: list[SystemSpec] | None = None,
+    *,
+    out_dir: Path,
+    schema_spec: str | None = None,
+    limit: int | None = None,
+    quiet: bool = False,
+    chart: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Run and score each system; write ``results.json``, ``table.md``, ``errors.jsonl`` (and ``chart.png``)."""
+    schema = load_schema(schema_spec)
+    gold = read_labelled(data, schema, limit=limit)
+    systems = systems or default_systems()
+    names = [s.name for s in systems]
+    if len(set(names)) != len(names):
+        raise ReportxError("two systems share a name")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    engines: dict = {}
+    results: dict[str, dict[str, Any]] = {}
+    errors: list[dict[str, Any]] = []
+    for spec in systems:
+        if not quiet:
+            print(f"reportx eval: {spec.name}: {len(gold)} reports", file=sys.stderr, flush=True)
+        predictions = _run_system(spec, [g.text for g in gold], schema_spec, engines, quiet)
+        summary, scored = score_all(schema, gold, predictions)
+        summary["system"] = {k: v for k, v in spec.__dict__.items() if k != "options"}
+        results[spec.name] = summary
+        errors += field_errors(scored, system=spec.name)
+    write_results(out_dir / "results.json", results, {"data": str(data), "reports": len(gold)})
+    (out_dir / "table.md").write_text(markdown_table(results), encoding="utf-8")
+    with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as handle:
+        for row in errors:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if chart:
+        write_chart(out_dir / "chart.png", results)
+    return results

@@ -90,7 +90,8 @@ def load_hf_model(info: BaseModelInfo, *, dtype: Any = None, quantization_config
     dtype = dtype or torch.float32
     kwargs: dict[str, Any] = {"trust_remote_code": False}
     if info.kind == "gguf":
-        location, kwargs["gguf_file"] = str(Path(info.path).parent), Path(info.path).name
+        # An absolute gguf_file: a bare name would pick up a same-named file in the working directory first.
+        location, kwargs["gguf_file"] = str(Path(info.path).parent), str(Path(info.path).resolve())
     else:
         location = info.path
     try:

@@ -123,6 +123,8 @@ def _existing_checkpoints(output_dir: Path) -> list[Path]:
 def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | None = None) -> TrainResult:
     """Fine-tune a LoRA adapter as ``config`` describes; write the adapter and run card into ``config.output_dir``."""
     started = time.time()
+    # Nothing leaves the machine: no usage telemetry from the hub client (a hub id still loads when online).
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     output_dir = Path(config.output_dir)
     checkpoints = _existing_checkpoints(output_dir) if output_dir.is_dir() else []
     if resume and not checkpoints:
@@ -230,8 +232,8 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
         "schema": config.schema,
         "prompt": "reportx.prompts.finetuned_prompt",
         "data": {
-            "train_file": str(config.train_file),
-            "val_file": str(config.val_file) if config.val_file else None,
+            "train_file": str(Path(config.train_file).resolve()),
+            "val_file": str(Path(config.val_file).resolve()) if config.val_file else None,
             "train_examples": len(train_pairs),
             "skipped_too_long": skipped,
             "eval_examples": len(val_pairs),

@@ -116,6 +116,47 @@ def _load_for_backend(base: BaseModelInfo, choice: BackendChoice, config: TrainC
     return model, tokenizer, lora
 
 
+def _answer_only_trainer_class(sft_trainer: type) -> type:
+    """SFTTrainer whose loss projects only the answer positions onto the vocabulary.
+
+    The loss is TRL's completion-only loss (mean cross-entropy over answer tokens), computed through
+    ``logits_to_keep`` so that the model's own head (soft-capping included) runs on the answer positions alone.
+    Measured on the default model, one 250-token example on one CPU thread: 2.5 s a step this way, 6.5 s with
+    TRL 1.16's tiled fused head, which on a CPU spends most of its time on per-tile entropy and recomputation.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    class AnswerOnlySFTTrainer(sft_trainer):
+        loss_is_scaled_for_ga = True  # compute_loss divides by the answer tokens of the whole accumulated batch
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs["labels"]
+            targets = labels[:, 1:]
+            # positions whose next token is part of an answer, in any row of the batch
+            keep = (targets != -100).any(dim=0).nonzero().squeeze(-1)
+            outputs = model(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs.get("attention_mask"),
+                logits_to_keep=keep,
+                use_cache=False,
+            )
+            logits = outputs.logits.float()
+            kept_targets = targets[:, keep]
+            loss = F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), kept_targets.reshape(-1), ignore_index=-100, reduction="sum"
+            )
+            if num_items_in_batch is not None:
+                count = num_items_in_batch
+            else:  # eval, or a trainer that does not count: this batch's tokens, times the accumulation steps
+                steps = self.current_gradient_accumulation_steps if self.model.training else 1
+                count = (kept_targets != -100).sum() * steps
+            loss = loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+            return (loss, outputs) if return_outputs else loss
+
+    return AnswerOnlySFTTrainer
+
+
 def _existing_checkpoints(output_dir: Path) -> list[Path]:
     return sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
 
@@ -204,7 +245,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
         dataset_num_proc=None,
     )
     progress = LossProgress(enabled=sys.stderr.isatty() if show_progress is None else show_progress)
-    trainer = SFTTrainer(
+    trainer = _answer_only_trainer_class(SFTTrainer)(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(train_pairs),

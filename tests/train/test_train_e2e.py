@@ -1,0 +1,131 @@
+"""End to end on a tiny random gemma3: `reportx train` a few steps on CPU, resume, export the adapter to GGUF,
+and llama.cpp's logits for base + adapter match PyTorch's for the adapted model (and differ from the base's)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("peft")
+pytest.importorskip("trl")
+pytest.importorskip("llama_cpp")
+
+#: llama.cpp and PyTorch both in float32 (f32 KV cache): measured max |difference| is about 2e-3 on this model.
+TOLERANCE = 1e-2
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    from reportx.export.testing import build_tiny_base
+
+    with torch_threads(1):
+        return build_tiny_base(tmp_path_factory.mktemp("tiny-train"), hf_tokenizer=True)
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    from reportx.schema import builtin_schema
+    from reportx.synth import synthesize
+
+    schema = builtin_schema()
+    root = tmp_path_factory.mktemp("labelled")
+    examples = synthesize(n=12, seed=3)
+    for name, part in (("train", examples[:8]), ("val", examples[8:])):
+        with (root / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+            for e in part:
+                f.write(json.dumps({"id": e.id, "input": e.text, "output": schema.dumps(e.gold)}, ensure_ascii=False) + "\n")
+    return root
+
+
+def _config(tiny_base, labelled, out, **extra):
+    from reportx.train import load_config
+
+    overrides = {
+        "base_model": str(tiny_base.hf_dir), "train_file": str(labelled / "train.jsonl"),
+        "val_file": str(labelled / "val.jsonl"), "output_dir": str(out), "max_steps": 2, "gradient_accumulation": 2,
+        "learning_rate": 0.02, "lora_r": 4, "lora_alpha": 8, "eval_every": 1, "save_every": 1, "logging_every": 1,
+        "max_eval_examples": 2, "threads": 1, "warmup_ratio": 0.0, "lr_scheduler": "constant", **extra,
+    }
+    return load_config(None, [f"{k}={v}" for k, v in overrides.items()])
+
+
+@pytest.fixture(scope="module")
+def trained_run(tiny_base, labelled, tmp_path_factory):
+    from reportx.train import train
+
+    out = tmp_path_factory.mktemp("run") / "run"
+    first = train(_config(tiny_base, labelled, out), show_progress=False)
+    assert first.run_card["result"]["optimizer_steps"] == 2
+    resumed = train(_config(tiny_base, labelled, out, max_steps=3), resume=True, show_progress=False)
+    return resumed
+
+
+def test_run_card_and_resume(trained_run, tiny_base):
+    card = trained_run.run_card
+    assert card["result"]["optimizer_steps"] == 3 and card["result"]["resumed"] is True
+    assert card["base_model"]["kind"] == "hf" and card["base_model"]["architecture"] == "gemma3"
+    assert card["backend"]["name"] == "hf" and "CPU" in card["backend"]["reason"]
+    assert card["config"]["lora_r"] == 4 and card["data"]["train_examples"] == 8
+    assert card["result"]["train_loss"] and card["result"]["final_eval_loss"] is not None
+    assert (trained_run.output_dir / "run_card.md").read_text().startswith("# reportx run card")
+    assert (trained_run.adapter_dir / "adapter_model.safetensors").is_file()
+
+
+def test_existing_run_is_not_overwritten(trained_run, tiny_base, labelled):
+    from reportx.errors import ReportxError
+    from reportx.train import train
+
+    with pytest.raises(ReportxError, match="already holds a run"):
+        train(_config(tiny_base, labelled, trained_run.output_dir), show_progress=False)
+
+
+def test_exported_adapter_matches_pytorch_in_llama_cpp(trained_run, tiny_base, tmp_path):
+    import torch
+    from llama_cpp import Llama
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from reportx.export import write_lora_gguf
+
+    adapter_gguf = write_lora_gguf(trained_run.output_dir, tmp_path / "adapter.gguf")
+    tokens = [2, 818, 5279, 529, 506, 2228, 236761, 107, 236782, 236775, 17654, 1245, 6368, 1289, 236775]
+
+    with torch_threads(1), torch.no_grad():
+        base = AutoModelForCausalLM.from_pretrained(str(tiny_base.hf_dir), dtype=torch.float32).eval()
+        adapted = PeftModel.from_pretrained(base, str(trained_run.adapter_dir)).eval()
+        want = adapted(torch.tensor([tokens])).logits[0].numpy()
+        with adapted.disable_adapter():
+            want_base = adapted(torch.tensor([tokens])).logits[0].numpy()
+
+    def llama_logits(lora):
+        llm = Llama(str(tiny_base.gguf), lora_path=str(lora) if lora else None, n_ctx=64, n_batch=64, logits_all=True,
+                    n_threads=1, type_k=0, type_v=0, verbose=False)  # type 0: an f32 KV cache
+        llm.eval(tokens)
+        logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)
+        llm.close()
+        return logits
+
+    got, got_base = llama_logits(adapter_gguf), llama_logits(None)
+    diff = float(np.abs(got - want).max())
+    effect = float(np.abs(want - want_base).max())
+    print(f"trained adapter: max |llama.cpp - torch| = {diff:.2e}; adapter effect {effect:.3f}")
+    assert diff < TOLERANCE
+    assert (got.argmax(1) == want.argmax(1)).all()
+    assert float(np.abs(got - got_base).max()) > 5 * TOLERANCE  # the adapter is really applied
+    assert effect > 5 * TOLERANCE

@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 
 from reportx.errors import ReportxError
-from reportx.export import export_lora, read_gguf_header, write_lora_gguf
+from reportx.export import export_lora as _export_lora
+from reportx.export import read_gguf_header
+from reportx.export import write_lora_gguf as _write_lora_gguf
+
+
+# These tests compare tensor values exactly, so they export in f32; f16 (the default) has its own test below.
+def write_lora_gguf(*args, **kwargs):
+    return _write_lora_gguf(*args, **{"dtype": "f32", **kwargs})
+
+
+def export_lora(*args, **kwargs):
+    return _export_lora(*args, **{"dtype": "f32", **kwargs})
 from reportx.export.archs import rope_permute_rows, rope_unpermute_rows
 from reportx.export.lora import gguf_alpha, peft_scaling
 
@@ -314,3 +325,19 @@ def test_refuses_what_does_not_fit_the_base(tmp_path, write_adapter):
     mismatched = write_adapter({Q: (rand(4, 16), rand(16, 3))})
     with pytest.raises(ReportxError, match="do not pair up"):
         write_lora_gguf(mismatched, tmp_path / "a.gguf", architecture="gemma3")
+
+
+def test_default_f16_export_halves_the_size_and_keeps_values(tmp_path, write_adapter):
+    adapter = qv_adapter(write_adapter)
+    small = _write_lora_gguf(adapter, tmp_path / "f16.gguf", "gemma3")
+    full = _write_lora_gguf(adapter, tmp_path / "f32.gguf", "gemma3", dtype="f32")
+    from gguf import GGUFReader
+
+    tensors16 = {t.name: t for t in GGUFReader(str(small)).tensors}
+    tensors32 = {t.name: t for t in GGUFReader(str(full)).tensors}
+    assert {t.tensor_type.name for t in tensors16.values()} == {"F16"}
+    for name, t in tensors32.items():
+        np.testing.assert_allclose(np.asarray(tensors16[name].data, dtype=np.float32), np.asarray(t.data), rtol=1e-3, atol=1e-4)
+    assert sum(t.n_bytes for t in tensors16.values()) * 2 == sum(t.n_bytes for t in tensors32.values())
+    with pytest.raises(ReportxError, match="f16 or f32"):
+        _write_lora_gguf(adapter, tmp_path / "bad.gguf", "gemma3", dtype="q8")

@@ -242,6 +242,7 @@ def write_lora_gguf(
     architecture: str | None = None,
     *,
     base: str | Path | None = None,
+    dtype: str = "f16",
 ) -> Path:
     """Convert a PEFT LoRA adapter to a GGUF LoRA adapter for llama.cpp and return the written path.
 
@@ -250,8 +251,10 @@ def write_lora_gguf(
     ``base`` (a base GGUF file or HF model directory) or the run card. When the base is a GGUF file, every adapted
     tensor is checked against it (name and shape) before writing. Raises ``ReportxError`` for what cannot be
     exported: DoRA, modules_to_save, LoRA biases, modules with no GGUF counterpart, missing files.
+
+    ``dtype`` is the tensors' type, "f16" (half the size; llama.cpp's own converter writes f16 too) or "f32".
     """
-    return export_lora(run_dir_or_adapter_dir, out_path, architecture, base=base).path
+    return export_lora(run_dir_or_adapter_dir, out_path, architecture, base=base, dtype=dtype).path
 
 
 def export_lora(
@@ -260,8 +263,12 @@ def export_lora(
     architecture: str | None = None,
     *,
     base: str | Path | None = None,
+    dtype: str = "f16",
 ) -> LoraExport:
     """:func:`write_lora_gguf` returning the details of what was written."""
+    if dtype not in ("f16", "f32"):
+        raise ReportxError(f"adapter dtype must be f16 or f32, got {dtype!r}")
+    out_type = np.float16 if dtype == "f16" else np.float32
     adapter_dir, _run_dir, card = locate_adapter(run_dir_or_adapter_dir)
     config = read_adapter_config(adapter_dir)
     weights_path = adapter_dir / ADAPTER_WEIGHTS
@@ -321,8 +328,8 @@ def export_lora(
             except ValueError as exc:
                 raise ReportxError(f"{module_key}: {exc}") from None
             result.permuted.append(gguf_base)
-        out_tensors.append((gguf_base + ".lora_a", np.ascontiguousarray(a, dtype=np.float32)))
-        out_tensors.append((gguf_base + ".lora_b", np.ascontiguousarray(b, dtype=np.float32)))
+        out_tensors.append((gguf_base + ".lora_a", np.ascontiguousarray(a, dtype=out_type)))
+        out_tensors.append((gguf_base + ".lora_b", np.ascontiguousarray(b, dtype=out_type)))
         result.modules.append(gguf_base)
     _write_adapter(Path(out_path), arch_name, alpha, out_tensors, name=adapter_dir.parent.name or "adapter")
     return result

@@ -41,6 +41,7 @@ def export_run(
     base_gguf: str | Path | None = None,
     max_tokens: int = 256,
     torch_model: Any = None,
+    dtype: str = "f16",
 ) -> ExportResult:
     """Export ``RUN_DIR/adapter`` to ``out`` (default ``RUN_DIR/adapter.gguf``); with ``check > 0`` compare greedy
     answers on that many validation reports (:func:`reportx.export.check_adapter`) and write the details to
@@ -54,7 +55,7 @@ def export_run(
     out_path = Path(out) if out is not None else found_run_dir / "adapter.gguf"
     if out_path.is_dir():
         out_path = out_path / "adapter.gguf"
-    lora = export_lora(found_run_dir, out_path, base=base_gguf)
+    lora = export_lora(found_run_dir, out_path, base=base_gguf, dtype=dtype)
     result = ExportResult(adapter_gguf=out_path, lora=lora)
     if check:
         result.check = check_adapter(

@@ -155,28 +155,200 @@ def train_cmd(
     train(cfg, resume=resume)
 
 
-@app.command("export", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def export_cmd() -> None:
-    """Export a trained adapter to GGUF for llama.cpp (not built yet)."""
-    _not_built("export", "it lands with fine-tuning")
+@app.command("export")
+def export_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A training run directory (run_card.json and adapter/).", show_default=False)],
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Where to write the GGUF adapter. Default: RUN_DIR/adapter.gguf.", show_default=False),
+    ] = None,
+    check: Annotated[
+        int,
+        typer.Option("--check", help="Compare greedy answers of the GGUF (llama.cpp) and of the trained PyTorch model "
+                     "on this many validation reports; exit 1 unless all are identical. Needs the \\[train] extra."),
+    ] = 0,
+    base: Annotated[
+        Optional[Path],
+        typer.Option("--base", help="Base GGUF for llama.cpp in the check (default: the run's base, when it is a GGUF).",
+                     show_default=False),
+    ] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Answer length limit in the check.")] = 256,
+    dtype: Annotated[str, typer.Option("--dtype", help="Adapter tensor type: f16 (half the size) or f32.")] = "f16",
+) -> None:
+    """Export a trained LoRA adapter to a GGUF adapter that llama.cpp loads beside the base GGUF.
+
+    No llama.cpp checkout or build is needed. With --check N, the GGUF's answers are compared with the
+    trained model's on N validation reports; the details go to RUN_DIR/export_check.json.
+
+    Example: reportx export runs/try --check 5
+    """
+    from reportx.export import export_run
+
+    if check < 0:
+        raise ReportxError(f"--check must be a number of reports (0 for none), got {check}")
+    if max_tokens <= 0:
+        raise ReportxError(f"--max-tokens must be positive, got {max_tokens}")
+    result = export_run(run_dir, out, check, base_gguf=base, max_tokens=max_tokens, dtype=dtype)
+    typer.echo(result.summary(), err=True)
+    if result.check is not None:
+        for example in result.check.examples:
+            if not example.match:
+                margin = "" if example.torch_margin is None else f" (PyTorch logit margin there {example.torch_margin:.3f})"
+                typer.echo(
+                    f"  {example.id}: answers differ from token {example.first_difference}{margin}: "
+                    f"trained {example.torch_text!r} vs GGUF {example.gguf_text!r}",
+                    err=True,
+                )
+        if result.check.matches < result.check.n:
+            typer.echo(f"details in {result.check_file}", err=True)
+            raise typer.Exit(1)
 
 
-@app.command("extract", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def extract_cmd() -> None:
-    """Extract JSON records from report files with a GGUF model (not built yet)."""
-    _not_built("extract", "extraction is being built")
+@app.command("extract")
+def extract_cmd(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Report files, directories (searched recursively, see --glob), - for one report on stdin, or "
+            "JSONL files (.jsonl/.ndjson) with the text in --jsonl-field. Any encoding an editor writes "
+            "(UTF-8 with or without BOM, UTF-16, Windows-1252/latin-1) is detected.",
+            show_default=False,
+        ),
+    ],
+    glob: Annotated[
+        Optional[list[str]],
+        typer.Option("--glob", help="File pattern for directories, repeatable. Default: *.txt and *.md.",
+                     show_default=False),
+    ] = None,
+    jsonl_field: Annotated[
+        Optional[str],
+        typer.Option("--jsonl-field", help="Field holding the report text in JSONL inputs (default 'text'). "
+                     "Given with -, stdin is read as JSONL.", show_default=False),
+    ] = None,
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output", "-o", help="Output file: .jsonl (one record per line, the default on stdout), "
+                     ".csv (one row per report, blockers flattened) or .db (SQLite: reports + blockers tables). "
+                     "Re-running appends only reports not already in it.", show_default=False),
+    ] = None,
+    fmt: Annotated[
+        Optional[str],
+        typer.Option("--format", help="jsonl, csv or sqlite; default: from the output's suffix.", show_default=False),
+    ] = None,
+    errors: Annotated[
+        Optional[str],
+        typer.Option("--errors", help="JSONL file for reports that could not be extracted, with the reason and the "
+                     "raw model output. Default: OUTPUT.errors.jsonl beside the output (reportx-errors.jsonl for "
+                     "stdout); created only when a report fails.", show_default=False),
+    ] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option("--model", help="Base model GGUF. Default: the embedded Gemma 3 270M (Q4_K_M), assembled "
+                     "on first use into ~/.cache/reportx (or $REPORTX_CACHE_DIR).", show_default=False),
+    ] = None,
+    adapter: Annotated[
+        Optional[str],
+        typer.Option("--adapter", help="GGUF LoRA adapter (from reportx export) for finetuned mode. Default: the "
+                     "adapter bundled with reportx, if any.", show_default=False),
+    ] = None,
+    mode: Annotated[
+        Optional[str],
+        typer.Option("--mode", help="fewshot (base model + worked examples) or finetuned (adapter + short "
+                     "prompt). Default: finetuned when an adapter is given or bundled, else fewshot.",
+                     show_default=False),
+    ] = None,
+    constrained: Annotated[
+        bool,
+        typer.Option("--constrained/--free", help="Constrain decoding by the schema from the first attempt. "
+                     "--free (default) decodes freely and retries an invalid answer once, constrained."),
+    ] = False,
+    shots: Annotated[int, typer.Option("--shots", help="Worked examples in the few-shot prompt (0-4).")] = 3,
+    schema: SchemaOption = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start the output and errors files afresh instead of resuming.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notices or summary on stderr.")] = False,
+    n_ctx: Annotated[int, typer.Option("--n-ctx", help="Model context in tokens; longer reports are errors.")] = 4096,
+    threads: Annotated[
+        Optional[int],
+        typer.Option("--threads", help="CPU threads for llama.cpp. Default: the CPUs available (at most 8).",
+                     show_default=False),
+    ] = None,
+) -> None:
+    """Extract one JSON record per report with a GGUF model, validated against the schema.
+
+    Every record carries provenance in "_meta" (source, sha256 of the text, model and adapter ids, mode, constrained, attempts, tokens, seconds). A report that cannot be extracted (empty, binary, longer than the context, still invalid after a constrained retry) goes to the errors file with its reason; nothing is dropped.
+
+    Exit code 0 when every report succeeded, 1 when some failed, 2 for usage or model errors.
+
+    Examples:
+
+      reportx extract samples/reports   (JSONL on stdout)
+
+      reportx extract reports/today -o day.db   (SQLite; re-run to resume)
+
+      cat report.txt | reportx extract - --constrained
+    """
+    from reportx.extract.batch import BatchOptions, run_batch
+
+    summary = run_batch(BatchOptions(
+        inputs=list(inputs), globs=list(glob or []), jsonl_field=jsonl_field, output=output, fmt=fmt,
+        errors=errors, model=model, adapter=adapter, mode=mode, constrained=constrained, shots=shots,
+        schema=schema, overwrite=overwrite, quiet=quiet, n_ctx=n_ctx, threads=threads,
+    ))
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
 
 
-@app.command("eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def eval_cmd() -> None:
-    """Compare systems (few-shot vs fine-tuned) on a labelled set (not built yet)."""
-    _not_built("eval", "it lands after extraction")
+@app.command("eval")
+def eval_cmd(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Labelled JSONL (e.g. data/test.jsonl from reportx synth).")],
+    system: Annotated[
+        Optional[list[str]],
+        typer.Option("--system", "-s", help="A system as NAME=key=value,...; keys: model, adapter, mode "
+                     "(fewshot|finetuned), constrained (true|false), shots. Repeatable. Default: few-shot vs "
+                     "fine-tuned on the default model, each free and constrained.", show_default=False),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for results.json, table.md, errors.jsonl, chart.png.")] = Path("eval-out"),
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Evaluate only the first N reports.", show_default=False)] = None,
+    schema: SchemaOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Run systems over the same labelled reports and compare them: field accuracy with a 95% interval,
+    schema-valid rate, hallucinations, omissions, blocker F1, tokens and latency. Prints a markdown table.
+
+    Example: reportx eval --data data/test.jsonl --limit 200 --out eval-out
+    """
+    from reportx.eval.runner import evaluate, parse_system
+    from reportx.eval.report import markdown_table
+
+    if limit is not None and limit <= 0:
+        raise ReportxError(f"--limit must be positive, got {limit}")
+    specs = [parse_system(s) for s in system] if system else None
+    results = evaluate(data, specs, out_dir=out, schema_spec=schema, limit=limit, quiet=quiet)
+    typer.echo(markdown_table(results))
+    typer.echo(f"reportx eval: results in {out}/ (results.json, table.md, errors.jsonl, chart.png)", err=True)
 
 
-@app.command("score", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def score_cmd() -> None:
-    """Score predictions against labelled data (not built yet)."""
-    _not_built("score", "it lands with evaluation")
+@app.command("score")
+def score_cmd(
+    gold: Annotated[Path, typer.Argument(help="Labelled JSONL: report text with its gold record.")],
+    predictions: Annotated[list[Path], typer.Argument(help="Prediction JSONL file(s): reportx extract output and "
+                           "its --errors file, or any tool's records (matched by text sha256, id or line order).")],
+    schema: SchemaOption = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON here.", show_default=False)] = None,
+) -> None:
+    """Score predictions made by anything against labelled data, with the metrics of the brief (section 5).
+
+    Example: reportx extract data/test.jsonl --jsonl-field input -o pred.jsonl; reportx score data/test.jsonl pred.jsonl pred.errors.jsonl
+    """
+    from reportx.eval.report import markdown_table, write_results
+    from reportx.eval.score import score_files
+
+    summary, _ = score_files(gold, predictions, schema)
+    typer.echo(markdown_table({"predictions": summary}))
+    if json_out is not None:
+        write_results(json_out, {"predictions": summary}, {"gold": str(gold)})
 
 
 def main() -> None:

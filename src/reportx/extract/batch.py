@@ -1,0 +1,158 @@
+"""The batch job behind ``reportx extract``: inputs -> Extractor -> sink, with resume, errors and progress.
+
+Order of work: discover and read every input (a missing path is a usage error before any model work), open
+the output and the errors file, drop inputs already in the output, and only then load the model, so that a
+finished batch re-runs in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from reportx.errors import ReportxError
+from reportx.extract.inputs import InputItem, discover
+from reportx.extract.outputs import ErrorSink, default_errors_path, infer_format, open_sink
+
+
+@dataclass
+class BatchOptions:
+    inputs: list[str]
+    globs: list[str] = field(default_factory=list)
+    jsonl_field: str | None = None
+    output: str | None = None
+    fmt: str | None = None
+    errors: str | None = None
+    model: str | None = None
+    adapter: str | None = None
+    mode: str | None = None
+    constrained: bool = False
+    shots: int = 3
+    schema: str | None = None
+    overwrite: bool = False
+    quiet: bool = False
+    n_ctx: int = 4096
+    threads: int | None = None
+    max_tokens: int = 256
+    prompt_format: str = "auto"
+
+
+@dataclass
+class BatchSummary:
+    total: int = 0
+    extracted: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors_path: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO | None = None,
+              stderr: TextIO | None = None, extractor=None) -> BatchSummary:
+    """Run one extraction batch. Raises ``ReportxError`` for usage and model errors (exit code 2).
+
+    ``extractor``: an already built :class:`~reportx.extract.Extractor` to use instead of one made from the
+    options' model settings (a long-lived process running several batches loads the model once).
+    """
+    from reportx.schema import load_schema
+
+    from reportx.extract.extractor import MODES, PROMPT_FORMATS
+
+    err = stderr or sys.stderr
+    if opts.mode is not None and opts.mode not in MODES:
+        raise ReportxError(f"--mode must be one of {', '.join(MODES)}, got {opts.mode!r}")
+    if opts.prompt_format not in PROMPT_FORMATS:
+        raise ReportxError(f"prompt format must be one of {', '.join(PROMPT_FORMATS)}, got {opts.prompt_format!r}")
+    if opts.shots < 0:
+        raise ReportxError(f"--shots must be 0 or more, got {opts.shots}")
+    if opts.n_ctx < 256:
+        raise ReportxError(f"--n-ctx must be at least 256, got {opts.n_ctx}")
+    if opts.threads is not None and opts.threads < 1:
+        raise ReportxError(f"--threads must be at least 1, got {opts.threads}")
+    for label, path in (("--model", opts.model), ("--adapter", opts.adapter)):
+        if path is not None and not Path(path).is_file():
+            raise ReportxError(f"{label} file not found: {path}")
+    schema = extractor.schema if extractor is not None else load_schema(opts.schema)
+    fmt = infer_format(opts.output, opts.fmt)
+    items: list[InputItem] = list(discover(opts.inputs, opts.globs or None, opts.jsonl_field, stdin=stdin))
+    errors_path = Path(opts.errors) if opts.errors else default_errors_path(opts.output)
+    if opts.output not in (None, "-") and errors_path.resolve() == Path(opts.output).resolve():
+        raise ReportxError("--errors must be another file than the output")
+
+    summary = BatchSummary(total=len(items), errors_path=errors_path)
+    sink = open_sink(opts.output, fmt, schema, overwrite=opts.overwrite, stream=stdout)
+    error_sink = ErrorSink(errors_path, overwrite=opts.overwrite)
+    try:
+        todo = [it for it in items if (it.source, it.sha256) not in sink.keys]
+        summary.skipped = len(items) - len(todo)
+        if todo:
+            _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor)
+    finally:
+        sink.close()
+        error_sink.close(succeeded=sink.keys)
+    if not opts.quiet:
+        where = "stdout" if opts.output in (None, "-") else opts.output
+        parts = [f"extracted {summary.extracted}", f"failed {summary.failed}"]
+        if summary.skipped:
+            parts.append(f"skipped {summary.skipped} already in the output")
+        line = f"reportx: {', '.join(parts)} of {summary.total} report{'s' if summary.total != 1 else ''} -> {where}"
+        if summary.failed:
+            line += f"; errors in {errors_path}"
+        print(line, file=err)
+    return summary
+
+
+def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=None) -> None:
+    from reportx.extract.extractor import Extractor
+
+    needs_model = any(it.text is not None and it.text.strip() for it in todo)
+    if needs_model and extractor is None:
+        extractor = Extractor(
+            model=opts.model, adapter=opts.adapter, mode=opts.mode, constrained=opts.constrained,
+            shots=opts.shots, schema=schema, n_ctx=opts.n_ctx, n_threads=opts.threads,
+            max_tokens=opts.max_tokens, prompt_format=opts.prompt_format,
+        )
+        if not opts.quiet:
+            for notice in extractor.notices:
+                print(f"reportx: {notice}", file=err)
+    progress = None
+    show = not opts.quiet and len(todo) > 1 and hasattr(err, "isatty") and err.isatty()
+    if show:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        progress = Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            TextColumn("{task.fields[failed]} failed"), console=Console(file=err), transient=True)
+        progress.start()
+        task = progress.add_task("extract", total=len(todo), failed=0)
+    try:
+        for item in todo:
+            if extractor is not None:
+                result = extractor.extract_item(item)
+            else:
+                result = _input_error(item, opts, schema)
+            if result.ok:
+                sink.write(result)
+                summary.extracted += 1
+            else:
+                error_sink.write(result)
+                summary.failed += 1
+            if progress is not None:
+                progress.update(task, advance=1, failed=summary.failed)
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def _input_error(item: InputItem, opts, schema):
+    """An error result for an input that never reaches the model (unreadable, binary, empty)."""
+    from reportx.extract.extractor import ExtractionResult
+
+    error = item.error or ("empty report" if item.text is not None else "no text")
+    return ExtractionResult(source=item.source, sha256=item.sha256, error=error, mode=opts.mode,
+                            constrained=False)

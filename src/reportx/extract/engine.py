@@ -1,0 +1,336 @@
+"""The llama-cpp-python model behind extraction: loaded once, prefix-cached, greedy, token-counted.
+
+Decoding is a short loop of our own over ``Llama.eval`` and the last token's logits instead of
+``create_completion``, for three reasons:
+
+* **Prefix caching we can see.** :meth:`Engine.prime` keeps the longest common token prefix of the previous
+  sequence in llama.cpp's KV cache and evaluates only the rest, and counts what it evaluated. The few-shot
+  prefix (instructions and worked examples, ~850 tokens) is therefore evaluated once per process: report 2..N
+  pay only for their own ~100 tokens (``Generation.evaluated_tokens``; the tests and ``bench/extract_speed.py``
+  print it).
+* **Stopping at the end of the JSON object** by bracket balancing (outside strings), so nothing after the
+  record is generated.
+* **Constrained decoding** (:mod:`reportx.extract.constrain`) needs the logits of each step and the ability
+  to feed several known tokens in one batch.
+
+Greedy (argmax) decoding is deterministic: the same model, adapter, prompt and thread count give the same
+answer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from reportx.errors import ReportxError
+
+
+@dataclass
+class Generation:
+    """What one decoding produced, and what it cost."""
+
+    text: str
+    tokens: list[int]
+    prompt_tokens: int  # tokens of the prompt (the whole prompt, cached part included)
+    evaluated_tokens: int  # prompt tokens actually evaluated for this call (the rest came from the KV cache)
+    completion_tokens: int  # tokens the model chose (sampled), forced tokens excluded
+    forced_tokens: int = 0  # tokens written by the constrainer without sampling (constrained mode)
+    seconds: float = 0.0
+    finished: bool = True  # False when max_tokens ran out before the JSON object closed
+    extra: dict = field(default_factory=dict)
+
+
+def available_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """llama.cpp threads (decoding and prompt batches alike): half the CPUs, at most 4; 1 on a 2-core machine.
+
+    A 270M model gives a thread too little work per token to share it well: on 2 cores one thread decodes as
+    fast as two (about 80 tokens/s; two are faster only on long prompts, 900 vs 490 tokens/s, which the prefix
+    cache makes rare). And when another process holds one of the cores, llama.cpp threads waiting for each
+    other at every step collapse: measured on this project's shared 2-core machine, 2 threads decoded 1.7-3.5
+    tokens/s and took 3-5 s for a 6-token batch, while 1 thread kept 52 tokens/s. ``--threads`` overrides.
+    """
+    return max(1, min(4, available_cpus() // 2))
+
+
+class Engine:
+    """One loaded GGUF model (plus optional LoRA adapter) and its KV cache."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        adapter_path: str | Path | None = None,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int = 0,
+        n_batch: int = 512,
+        n_threads_batch: int | None = None,
+    ) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:  # pragma: no cover - a dependency of the base install
+            raise ReportxError(f"llama-cpp-python is not installed: {exc}") from None
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise ReportxError(f"model file not found: {model_path}")
+        if adapter_path is not None and not Path(adapter_path).is_file():
+            raise ReportxError(f"adapter file not found: {adapter_path}")
+        threads = n_threads or default_threads()
+        threads_batch = n_threads_batch or threads
+        try:
+            with _quiet_stderr():
+                self.llm = Llama(
+                    str(model_path),
+                    n_ctx=n_ctx,
+                    n_batch=n_batch,
+                    n_ubatch=n_batch,
+                    n_threads=threads,
+                    n_threads_batch=threads_batch,
+                    seed=seed,
+                    lora_path=str(adapter_path) if adapter_path else None,
+                    logits_all=False,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            what = f"model {model_path.name}" + (f" with adapter {Path(adapter_path).name}" if adapter_path else "")
+            raise ReportxError(f"cannot load {what}: {exc}") from None
+        self.threads = (threads, threads_batch)
+        self.model_path = model_path
+        self.adapter_path = Path(adapter_path) if adapter_path else None
+        self.n_ctx = self.llm.n_ctx()
+        self.n_vocab = self.llm.n_vocab()
+        self.eos = self.llm.token_eos()
+        self.bos = self.llm.token_bos()
+        self.add_bos = self.llm._model.add_bos_token()
+        self._piece_cache: dict[int, bytes] = {}
+        from llama_cpp import llama_cpp as C
+
+        self._vocab = C.llama_model_get_vocab(self.llm._model.model)
+        self._eog = {self.eos} | self._end_of_generation_tokens()
+        self.metadata = dict(self.llm.metadata)
+        self.total_evaluated = 0  # prompt tokens evaluated over the engine's life (prefix-cache evidence)
+
+    # Tokens -----------------------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, bos: bool = False, special: bool = False) -> list[int]:
+        """Tokens of ``text``; with ``bos`` the model's begin-of-sequence token first (when it uses one).
+
+        ``special`` parses control-token markup (a chat template's turns); report text is always tokenised
+        with ``special=False`` so that a report cannot write a turn marker.
+        """
+        toks = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+        if bos and self.add_bos and self.bos is not None and self.bos >= 0:
+            toks = [self.bos, *toks]
+        return toks
+
+    def piece(self, token: int) -> bytes:
+        """The bytes a token writes (b"" for control tokens); memoised."""
+        cached = self._piece_cache.get(token)
+        if cached is None:
+            from llama_cpp import llama_cpp as C
+
+            size = 64
+            while True:
+                buf = ctypes.create_string_buffer(size)
+                n = C.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+                if n >= 0:
+                    cached = buf.raw[:n]
+                    break
+                size = -n + 1
+            self._piece_cache[token] = cached
+        return cached
+
+    def detokenize(self, tokens: list[int]) -> bytes:
+        return b"".join(self.piece(t) for t in tokens)
+
+    def _end_of_generation_tokens(self) -> set[int]:
+        from llama_cpp import llama_cpp as C
+
+        vocab = C.llama_model_get_vocab(self.llm._model.model)
+        out = set()
+        for name in ("llama_vocab_eos", "llama_vocab_eot"):
+            fn = getattr(C, name, None)
+            if fn is not None:
+                tok = fn(vocab)
+                if tok is not None and tok >= 0:
+                    out.add(int(tok))
+        return out
+
+    def is_end(self, token: int) -> bool:
+        return token in self._eog
+
+    # KV cache ---------------------------------------------------------------------------------------------
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        return self.llm._input_ids.tolist()
+
+    def prime(self, tokens: list[int]) -> int:
+        """Make the KV cache hold exactly ``tokens``, with the logits of the last one ready.
+
+        Keeps the longest common prefix with what the cache already holds and evaluates only the rest (at
+        least the last token, whose logits are needed). Returns the number of tokens evaluated.
+        """
+        if not tokens:
+            raise ValueError("empty prompt")
+        if len(tokens) >= self.n_ctx:
+            raise ValueError(f"prompt of {len(tokens)} tokens does not fit the context of {self.n_ctx}")
+        llm = self.llm
+        cached = llm._input_ids
+        n = min(len(cached), len(tokens) - 1)
+        common = 0
+        if n > 0:
+            a = np.asarray(cached[:n])
+            b = np.asarray(tokens[:n], dtype=a.dtype)
+            diff = np.nonzero(a != b)[0]
+            common = int(diff[0]) if diff.size else n
+        if common > 0 and llm._ctx.kv_cache_seq_rm(-1, common, -1):
+            llm.n_tokens = common
+        else:
+            llm.reset()
+            llm._ctx.kv_cache_clear()
+            common = 0
+        rest = tokens[common:]
+        llm.eval(rest)
+        self.total_evaluated += len(rest)
+        return len(rest)
+
+    def feed(self, tokens: list[int]) -> None:
+        """Append tokens to the sequence (one batch) and compute the logits after the last."""
+        if self.llm.n_tokens + len(tokens) >= self.n_ctx:
+            raise ContextFull()
+        self.llm.eval(tokens)
+
+    def logits(self) -> np.ndarray:
+        """The logits after the last evaluated token (a view valid until the next eval)."""
+        ptr = self.llm._ctx.get_logits_ith(-1)
+        return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
+
+    @property
+    def n_past(self) -> int:
+        return self.llm.n_tokens
+
+    def room(self) -> int:
+        """Tokens that still fit in the context."""
+        return self.n_ctx - self.llm.n_tokens - 1
+
+    # Free generation ----------------------------------------------------------------------------------------
+
+    def generate_json(self, prompt: list[int], max_tokens: int = 256, monitor=None) -> Generation:
+        """Greedy decoding from ``prompt`` until the first JSON object closes, an end token, or ``max_tokens``.
+
+        ``monitor``: an object with ``accept(token) -> bool`` (see :class:`reportx.extract.constrain.Monitor`);
+        decoding stops, unfinished, at the first token it refuses. That token is not kept.
+        """
+        start = time.perf_counter()
+        evaluated = self.prime(prompt)
+        balance = JsonBalance()
+        out: list[int] = []
+        finished = False
+        left_schema = False
+        while len(out) < max_tokens:
+            token = int(np.argmax(self.logits()))
+            if self.is_end(token):
+                break
+            if monitor is not None and not monitor.accept(token):
+                left_schema = True
+                break
+            out.append(token)
+            if balance.push(self.piece(token)):
+                finished = True
+                break
+            if self.room() <= 0:
+                break
+            self.feed([token])
+        raw = self.detokenize(out)
+        text = raw[: balance.end] if finished else raw
+        return Generation(
+            text=text.decode("utf-8", errors="replace"),
+            tokens=out,
+            prompt_tokens=len(prompt),
+            evaluated_tokens=evaluated,
+            completion_tokens=len(out) + (1 if left_schema else 0),
+            seconds=time.perf_counter() - start,
+            finished=finished,
+            extra={"left_schema": left_schema},
+        )
+
+
+class ContextFull(Exception):
+    """The sequence reached the end of the context window."""
+
+
+class JsonBalance:
+    """Finds the end of the first top-level JSON object in a byte stream (brackets outside strings).
+
+    Bytes before the first ``{`` are skipped (a model may start with a space or a newline).
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.started = False
+        self.in_string = False
+        self.escape = False
+        self.pos = 0
+        self.end: int | None = None
+
+    def push(self, data: bytes) -> bool:
+        """Feed bytes; True once the object has closed (``self.end`` is then its end offset in the stream)."""
+        for i, b in enumerate(data):
+            if self.end is not None:
+                break
+            if not self.started:
+                if b == 0x7B:  # {
+                    self.started = True
+                    self.depth = 1
+                continue
+            if self.in_string:
+                if self.escape:
+                    self.escape = False
+                elif b == 0x5C:  # backslash
+                    self.escape = True
+                elif b == 0x22:
+                    self.in_string = False
+                continue
+            if b == 0x22:
+                self.in_string = True
+            elif b in (0x7B, 0x5B):
+                self.depth += 1
+            elif b in (0x7D, 0x5D):
+                self.depth -= 1
+                if self.depth == 0:
+                    self.end = self.pos + i + 1
+        self.pos += len(data)
+        return self.end is not None
+
+
+class _quiet_stderr:
+    """Silence llama.cpp's C-level logging on fd 2 while a model loads (it ignores verbose=False for some lines)."""
+
+    def __enter__(self):
+        try:
+            self._saved = os.dup(2)
+            self._null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(self._null, 2)
+        except OSError:  # pragma: no cover
+            self._saved = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            os.close(self._null)
+        return False

@@ -1,0 +1,359 @@
+"""``Extractor``: report text in, one validated record (or an explained error) out, with provenance.
+
+>>> from reportx.extract import Extractor
+>>> ex = Extractor()                       # embedded default model; finetuned mode if an adapter is bundled
+>>> result = ex.extract("Proyecto Zafiro: hoy cerramos el piloto. Estado: verde.")
+>>> result.record["status"], result.meta["attempts"]
+('Verde', 1)
+
+Per report: the prompt of the mode (:mod:`reportx.prompts`: few-shot or the fine-tuned prompt), greedy
+decoding until the JSON object closes, lenient parsing (digit groups only), validation and normalisation by
+the schema. If that fails, one retry with schema-constrained decoding (:mod:`reportx.extract.constrain`),
+resuming from where the free answer went wrong. ``constrained=True`` constrains the first attempt. A report
+that still fails, or that is empty or longer than the context, gives a result with ``error`` set and the
+raw output kept: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from reportx import prompts
+from reportx.errors import ReportxError
+from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
+from reportx.extract.engine import Engine, Generation
+from reportx.extract.inputs import InputItem, normalize_text, text_sha256
+from reportx.extract.parse import loads_lenient
+from reportx.models import bundled_adapter, default_base_model, file_id
+from reportx.schema import RecordInvalid, ReportSchema, load_schema
+
+MODES = ("fewshot", "finetuned")
+PROMPT_FORMATS = ("auto", "completion", "chat")
+
+#: Gemma's turn markup, for a Gemma GGUF that carries no chat template (the embedded base has none).
+GEMMA_TURNS = "<start_of_turn>{role}\n{content}<end_of_turn>\n"
+
+
+@dataclass
+class ExtractionResult:
+    """The outcome for one report: ``record`` (validated, schema key order) or ``error``, and provenance."""
+
+    source: str | None
+    sha256: str
+    record: dict[str, Any] | None = None
+    error: str | None = None
+    raw_output: str | None = None
+    model: str | None = None
+    adapter: str | None = None
+    mode: str | None = None
+    constrained: bool = False
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    evaluated_tokens: int = 0  # prompt tokens actually evaluated (the rest came from the prefix cache)
+    forced_tokens: int = 0  # tokens written by the constrainer rather than chosen by the model
+    generations: list[Generation] = field(default_factory=list, repr=False)  # each attempt's decoding
+
+    @property
+    def ok(self) -> bool:
+        return self.record is not None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The provenance every output record carries (JSONL ``_meta``, CSV / SQLite columns)."""
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "model": self.model,
+            "adapter": self.adapter,
+            "mode": self.mode,
+            "constrained": self.constrained,
+            "attempts": self.attempts,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        """The output line: the record's keys in schema order, then ``_meta``."""
+        if self.record is None:
+            raise ValueError("an error result has no record; use to_error()")
+        return {**self.record, "_meta": self.meta}
+
+    def to_error(self) -> dict[str, Any]:
+        """The error line: ``source``, ``sha256``, ``error``, ``raw_output``, then the rest of the provenance."""
+        meta = self.meta
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "error": self.error,
+            "raw_output": self.raw_output,
+            **{k: v for k, v in meta.items() if k not in ("source", "sha256")},
+        }
+
+
+def _coerce_schema(schema: Any) -> ReportSchema:
+    if schema is None or isinstance(schema, (str, Path)):
+        return load_schema(schema)
+    if isinstance(schema, ReportSchema):
+        return schema
+    if isinstance(schema, dict):
+        return ReportSchema.from_json_schema(schema)
+    if isinstance(schema, type):
+        from pydantic import BaseModel
+
+        if issubclass(schema, BaseModel):
+            return ReportSchema.from_model(schema)
+    raise ReportxError(f"not a schema: {schema!r}")
+
+
+class Extractor:
+    """Extract records from report texts with one GGUF model, loaded once.
+
+    Args:
+        model: base GGUF path; None for the embedded default (assembled into the user cache on first use).
+        adapter: GGUF LoRA adapter path; None for the bundled adapter in finetuned mode.
+        mode: "fewshot" or "finetuned"; None picks finetuned when an adapter is given or bundled, else fewshot
+            (and says so in ``notices``).
+        constrained: constrain decoding by the schema from the first attempt (else only on the retry).
+        shots: worked examples in the few-shot prompt (0 to 4 built in; ``examples`` for your own).
+        schema: None (built-in), a ``ReportSchema``, a Pydantic model class, a JSON Schema dict, or a spec
+            string as ``reportx --schema`` takes.
+        examples: (text, record) pairs for the few-shot prompt, for a user schema.
+        prompt_format: few-shot prompt as plain completion ("completion"), with the model's chat template
+            ("chat"), or "auto": the chat template when the GGUF has one, else completion.
+        n_ctx, n_threads, seed: llama.cpp context size, threads (default: the CPUs available), seed.
+        max_tokens: the most tokens an answer may take (default 256).
+        engine: an already loaded :class:`Engine` to share (model and adapter then come from it).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        adapter: str | Path | None = None,
+        mode: str | None = None,
+        constrained: bool = False,
+        shots: int = 3,
+        schema: Any = None,
+        n_ctx: int = 4096,
+        seed: int = 0,
+        *,
+        n_threads: int | None = None,
+        max_tokens: int = 256,
+        examples: list[tuple[str, dict]] | None = None,
+        prompt_format: str = "auto",
+        engine: Engine | None = None,
+    ) -> None:
+        self.notices: list[str] = []
+        if mode is not None and mode not in MODES:
+            raise ReportxError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if prompt_format not in PROMPT_FORMATS:
+            raise ReportxError(f"prompt format must be one of {', '.join(PROMPT_FORMATS)}, got {prompt_format!r}")
+        if shots < 0:
+            raise ReportxError(f"--shots must be 0 or more, got {shots}")
+        if max_tokens < 16:
+            raise ReportxError(f"max_tokens must be at least 16, got {max_tokens}")
+        self.schema = _coerce_schema(schema)
+        if engine is not None:
+            adapter = engine.adapter_path  # a shared engine brings its own adapter (or none)
+        elif adapter is None and mode != "fewshot":
+            adapter = bundled_adapter()
+        if mode is None:
+            mode = "finetuned" if adapter is not None else "fewshot"
+            if mode == "fewshot":
+                self.notices.append(
+                    "no fine-tuned adapter given or bundled yet: using few-shot mode (base model + worked "
+                    "examples); pass --adapter PATH.gguf for finetuned mode"
+                )
+        elif mode == "finetuned" and adapter is None:
+            raise ReportxError("finetuned mode needs an adapter: pass --adapter PATH.gguf (none is bundled yet)")
+        self.mode = mode
+        self.constrained = constrained
+        self.shots = shots
+        self.examples = examples
+        self.max_tokens = max_tokens
+        if engine is None:
+            model_path = Path(model) if model is not None else default_base_model()
+            engine = Engine(model_path, adapter, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
+        self.engine = engine
+        self.model_id = file_id(engine.model_path)
+        self.adapter_id = file_id(engine.adapter_path) if engine.adapter_path else None
+        self.prompt_format = self._resolve_format(prompt_format)
+        if mode == "fewshot" and shots > 0 and examples is None and not prompts.is_builtin_layout(self.schema):
+            self.notices.append(
+                "the built-in worked examples are for the built-in schema: using a zero-shot prompt for "
+                f"{self.schema.name} (pass examples for a few-shot one)"
+            )
+        elif mode == "fewshot":
+            available = len(examples) if examples is not None else len(prompts.FEWSHOT_EXAMPLES)
+            if shots > available:
+                self.notices.append(f"--shots {shots}: only {available} worked examples exist, using {available}")
+        try:
+            self._decoder = ConstrainedDecoder.for_schema(engine, self.schema.json_schema, max_tokens=max_tokens)
+        except SchemaNotSupported as exc:
+            self._decoder = None
+            self.notices.append(f"constrained decoding is not available for this schema: {exc}")
+            if constrained:
+                raise ReportxError(f"--constrained: {exc}") from None
+        self._prefix_text: str | None = None
+        self._prefix_tokens: list[int] = []
+
+    # Prompts ------------------------------------------------------------------------------------------------
+
+    def _resolve_format(self, requested: str) -> str:
+        if self.mode != "fewshot":
+            return "completion"  # the adapter is trained on prompts.finetuned_prompt
+        template = self.engine.metadata.get("tokenizer.chat_template")
+        if requested == "auto":
+            return "chat" if template else "completion"
+        if requested == "chat" and not template and self.engine.metadata.get("general.architecture") not in (
+            "gemma", "gemma2", "gemma3"
+        ):
+            raise ReportxError("the model has no chat template: use the completion prompt format")
+        return requested
+
+    def _render_chat(self, messages: list[dict[str, str]]) -> str:
+        template = self.engine.metadata.get("tokenizer.chat_template")
+        if not template:  # a Gemma GGUF without template: Gemma's turn markup ("assistant" is "model")
+            body = "".join(
+                GEMMA_TURNS.format(role="model" if m["role"] == "assistant" else m["role"], content=m["content"])
+                for m in messages
+            )
+            return body + "<start_of_turn>model\n"
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        bos = self.engine.llm._model.token_get_text(self.engine.bos) if self.engine.bos >= 0 else ""
+        eos = self.engine.llm._model.token_get_text(self.engine.eos) if self.engine.eos >= 0 else ""
+        formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+        rendered = formatter(messages=messages).prompt
+        if bos and rendered.startswith(bos):
+            rendered = rendered[len(bos):]  # the tokenizer adds BOS itself
+        return rendered
+
+    def prompt_parts(self, text: str) -> tuple[str, str]:
+        """(prefix, suffix) of the prompt for ``text``: the prefix is the same for every report."""
+        if self.mode == "finetuned":
+            return prompts.finetuned_parts(text, self.schema)
+        template = self._render_chat if self.prompt_format == "chat" else None
+        return prompts.fewshot_parts(text, self.schema, self.shots, self.examples, chat_template=template)
+
+    def prompt_tokens(self, text: str) -> list[int]:
+        """The prompt's tokens: the prefix tokenised once per extractor, then the report part.
+
+        The report is tokenised as plain text (never as control tokens); only a chat template's own markup
+        around it is parsed for special tokens.
+        """
+        prefix, suffix = self.prompt_parts(text)
+        chat = self.prompt_format == "chat"
+        if prefix != self._prefix_text:
+            self._prefix_text = prefix
+            self._prefix_tokens = self.engine.tokenize(prefix, bos=True, special=chat)
+        report = text.strip()
+        if suffix.startswith(report):
+            body, tail = report, suffix[len(report):]
+        else:  # pragma: no cover - both prompt builders put the report first in the suffix
+            body, tail = suffix, ""
+        return self._prefix_tokens + self.engine.tokenize(body) + (self.engine.tokenize(tail, special=chat) if tail else [])
+
+    # Extraction ---------------------------------------------------------------------------------------------
+
+    def _result(self, source: str | None, sha: str) -> ExtractionResult:
+        return ExtractionResult(
+            source=source, sha256=sha, model=self.model_id, adapter=self.adapter_id, mode=self.mode,
+            constrained=self.constrained,
+        )
+
+    def extract(self, text: str, source: str | None = None) -> ExtractionResult:
+        """Extract one report. Never raises for the report's content: problems are in ``result.error``."""
+        start = time.perf_counter()
+        text = normalize_text(text)
+        result = self._result(source, text_sha256(text))
+        try:
+            self._extract_into(result, text)
+        except ReportxError:
+            raise
+        except Exception as exc:  # a failure on one report must not lose the batch
+            result.record = None
+            result.error = f"internal error: {type(exc).__name__}: {exc}"
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _extract_into(self, result: ExtractionResult, text: str) -> None:
+        if not text.strip():
+            result.error = "empty report"
+            return
+        tokens = self.prompt_tokens(text)
+        result.prompt_tokens = len(tokens)
+        limit = self.engine.n_ctx - self.max_tokens - 1
+        if len(tokens) > limit:
+            result.error = (
+                f"report is longer than the context ({len(tokens)} prompt tokens, at most {limit} with "
+                f"n_ctx {self.engine.n_ctx} and {self.max_tokens} for the answer)"
+            )
+            return
+        replay: list[int] | None = None
+        reason = None
+        attempts = [True] if self.constrained else [False, True]
+        if self._decoder is None:
+            attempts = [False]
+        for constrained in attempts:
+            if constrained:
+                gen = self._decoder.generate(tokens, replay=replay)
+            else:
+                monitor = self._decoder.monitor() if self._decoder is not None else None
+                gen = self.engine.generate_json(tokens, self.max_tokens, monitor=monitor)
+            self._account(result, gen, constrained)
+            record, reason = self._validate(gen)
+            if record is not None:
+                result.record, result.error = record, None
+                return
+            replay = gen.tokens
+        result.error = f"invalid output after {result.attempts} attempt{'s' if result.attempts > 1 else ''}: {reason}"
+
+    def _account(self, result: ExtractionResult, gen: Generation, constrained: bool) -> None:
+        result.attempts += 1
+        result.generations.append(gen)
+        result.constrained = result.constrained or constrained
+        result.completion_tokens += gen.completion_tokens
+        result.evaluated_tokens += gen.evaluated_tokens
+        result.forced_tokens += gen.forced_tokens
+        result.raw_output = gen.text
+
+    def _validate(self, gen: Generation) -> tuple[dict[str, Any] | None, str | None]:
+        if gen.extra.get("left_schema"):
+            return None, f"the answer left the schema after {gen.text[-40:]!r}"
+        if not gen.finished:
+            return None, f"the answer did not close its JSON object within {self.max_tokens} tokens"
+        try:
+            data = loads_lenient(gen.text)
+        except ValueError as exc:
+            return None, f"not JSON: {exc}"
+        try:
+            return self.schema.validate(data), None
+        except RecordInvalid as exc:
+            return None, str(exc)
+        except (TypeError, ValueError) as exc:  # a validator that raised outside pydantic's ValidationError
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def extract_item(self, item: InputItem) -> ExtractionResult:
+        """Extract an :class:`InputItem` from :func:`reportx.extract.inputs.discover` (unreadable ones too)."""
+        if item.text is None:
+            result = self._result(item.source, item.sha256)
+            result.constrained = False
+            result.error = item.error or "no text"
+            return result
+        return self.extract(item.text, source=item.source)
+
+    def extract_many(self, items: Iterable[str | tuple[str, str] | InputItem]) -> Iterator[ExtractionResult]:
+        """Extract reports lazily, in order: texts, (source, text) pairs or :class:`InputItem` objects."""
+        for item in items:
+            if isinstance(item, InputItem):
+                yield self.extract_item(item)
+            elif isinstance(item, tuple):
+                yield self.extract(item[1], source=item[0])
+            else:
+                yield self.extract(item, source=None)

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install install-train run test bench clean
+.PHONY: help install install-train run test data train-default export-default eval bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -32,6 +32,21 @@ run: install  ## the main job: extract the sample reports with the bundled defau
 
 test: install-train  ## install everything and run the test suite
 	$(BIN)/python -m pytest -q
+
+data: install  ## synthetic data set: data/{train,val,test}.jsonl (2000 pairs, seed 0)
+	$(BIN)/reportx synth --n 2000 --seed 0 --out data
+
+train-default: install-train data  ## train the bundled adapter's run (runs/default) from configs/default.yaml
+	$(BIN)/reportx train --config configs/default.yaml
+
+export-default: install-train  ## export runs/default to GGUF and check it against PyTorch on 50 val reports
+	$(BIN)/reportx export runs/default --check 50
+
+eval: install-train data  ## the README comparison table: 2x2 systems on 200 test reports (eval-out/)
+	$(BIN)/reportx eval --data data/test.jsonl --limit 200 --out eval-out
+
+bench: install  ## extraction speed table (bench/extract_speed.py)
+	$(BIN)/python bench/extract_speed.py --n 20
 
 clean:  ## remove the virtual environment
 	rm -rf $(VENV)

@@ -11,13 +11,14 @@ contention can be a hundred times slower than one thread for these tiny models.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from reportx.export.testing import torch_threads
 
 #: two labelled reports in the built-in schema (the check's validation file)
 VAL_REPORTS = [
@@ -52,16 +53,6 @@ VAL_REPORTS = [
 ]
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@ and llama.cpp's logits for base + adapter match PyTorch's for the adapted model 
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import numpy as np
 import pytest
+
+from reportx.export.testing import torch_threads
 
 pytest.importorskip("torch")
 pytest.importorskip("peft")
@@ -18,16 +19,6 @@ pytest.importorskip("llama_cpp")
 TOLERANCE = 1e-2
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

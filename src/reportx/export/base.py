@@ -34,7 +34,14 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from reportx.errors import ReportxError
-from reportx.export.gguf_io import GGUFHeader, GGUFValue, add_metadata, read_gguf_header, tokenizer_metadata
+from reportx.export.gguf_io import (
+    GGUFHeader,
+    GGUFValue,
+    add_metadata,
+    atomic_gguf_writer,
+    read_gguf_header,
+    tokenizer_metadata,
+)
 from reportx.export.safetensors_io import read_safetensors
 
 
@@ -257,10 +264,7 @@ def write_base_gguf(
     import gguf
 
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    try:
-        writer = gguf.GGUFWriter(str(tmp), writer_spec.arch)
+    with atomic_gguf_writer(out_path, writer_spec.arch) as writer:
         writer.add_type(gguf.GGUFType.MODEL)
         writer.add_name(name or default_name or writer_spec.arch)
         writer.add_file_type(gguf.LlamaFileType.ALL_F32)
@@ -272,13 +276,6 @@ def write_base_gguf(
             names.append(gguf_name)
         if "token_embd.weight" not in names:
             raise ReportxError("the model has no token embedding (model.embed_tokens.weight)")
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out_path
 
 

@@ -8,6 +8,9 @@ new model file. This reader parses just that, keeping strings as raw bytes so th
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,3 +201,24 @@ def add_metadata(writer: Any, metadata: dict[str, GGUFValue]) -> None:
     """Copy metadata values, as read by :func:`read_gguf_header`, into a ``gguf.GGUFWriter``."""
     for key, value in metadata.items():
         writer.add_key_value(key, value.value, value.type, sub_type=value.sub_type)
+
+
+@contextlib.contextmanager
+def atomic_gguf_writer(out_path: Path, arch: str):
+    """A ``gguf.GGUFWriter`` for ``out_path``: the caller adds keys and tensors, the file is written on exit
+    under a temporary name and renamed into place, so a crash never leaves a partial GGUF under the final name."""
+    import gguf
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    try:
+        writer = gguf.GGUFWriter(str(tmp), arch)
+        yield writer
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)

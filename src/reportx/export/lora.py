@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 
 from reportx.errors import ReportxError
 from reportx.export.archs import ARCHITECTURES, MODEL_TYPE_TO_ARCH, ArchSpec, rope_permute_rows
-from reportx.export.gguf_io import GGUFHeader, read_gguf_header
+from reportx.export.gguf_io import GGUFHeader, atomic_gguf_writer, read_gguf_header
 from reportx.export.safetensors_io import read_safetensors
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -392,20 +391,10 @@ def _check_against_base(gguf_name: str, a: np.ndarray, b: np.ndarray, base: _Bas
 def _write_adapter(out_path: Path, arch: str, alpha: float, tensors: list[tuple[str, np.ndarray]], name: str) -> None:
     import gguf
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    try:
-        writer = gguf.GGUFWriter(str(tmp), arch)
+    with atomic_gguf_writer(out_path, arch) as writer:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_name(f"reportx LoRA ({name})")
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(alpha))
         for tensor_name, array in tensors:
             writer.add_tensor(tensor_name, array)
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -17,6 +17,8 @@ bases and the window.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,3 +201,17 @@ def build_tiny_run(
     }
     (run_dir / "run_card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return TinyRun(root=root, base_gguf=base_gguf, run_dir=run_dir, adapter_dir=adapter_dir, model=peft_model, val_file=val_file)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run a block with ``n`` torch threads (tests use 1: on a shared 2-core machine, 2 threads that lose a core
+    to another process wait on each other at every parallel region)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

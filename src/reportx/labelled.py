@@ -16,10 +16,30 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from reportx.errors import ReportxError
 from reportx.schema import RecordInvalid, ReportSchema
+
+
+def iter_json_objects(path: Path, what: str = "file") -> Iterator[tuple[str, dict[str, Any]]]:
+    """``("path:line", object)`` for each non-blank line of a JSONL file; a line that is not a JSON object stops
+    the read with its line number."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReportxError(f"{what} not found: {path}")
+    with path.open(encoding="utf-8-sig") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ReportxError(f"{where}: not JSON: {exc.msg}") from None
+            if not isinstance(item, dict):
+                raise ReportxError(f"{where}: expected a JSON object per line")
+            yield where, item
 
 
 @dataclass(frozen=True)
@@ -51,32 +71,21 @@ def _text_and_record(item: dict[str, Any]) -> tuple[Any, Any]:
 def read_labelled(path: Path, schema: ReportSchema, limit: int | None = None) -> list[LabelledReport]:
     """Read up to ``limit`` labelled reports from a JSONL file, gold validated against ``schema``."""
     path = Path(path)
-    if not path.is_file():
-        raise ReportxError(f"labelled data not found: {path}")
     reports: list[LabelledReport] = []
-    with path.open(encoding="utf-8-sig") as lines:
-        for number, line in enumerate(lines, 1):
-            if limit is not None and len(reports) >= limit:
-                break
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ReportxError(f"{where}: not JSON: {exc.msg}") from None
-            if not isinstance(item, dict):
-                raise ReportxError(f"{where}: expected a JSON object per line")
-            text, record = _text_and_record(item)
-            if not isinstance(text, str) or not text.strip():
-                raise ReportxError(f"{where}: no report text (expected 'input', 'text' or 'messages')")
-            if record is None:
-                raise ReportxError(f"{where}: no gold record (expected 'output', 'record', 'gold' or 'messages')")
-            try:
-                gold = schema.validate(record)
-            except RecordInvalid as exc:
-                raise ReportxError(f"{where}: gold record invalid: {exc}") from None
-            reports.append(LabelledReport(id=str(item.get("id", f"{path.stem}-{number}")), text=text, gold=gold))
+    for where, item in iter_json_objects(path, "labelled data"):
+        if limit is not None and len(reports) >= limit:
+            break
+        text, record = _text_and_record(item)
+        if not isinstance(text, str) or not text.strip():
+            raise ReportxError(f"{where}: no report text (expected 'input', 'text' or 'messages')")
+        if record is None:
+            raise ReportxError(f"{where}: no gold record (expected 'output', 'record', 'gold' or 'messages')")
+        try:
+            gold = schema.validate(record)
+        except RecordInvalid as exc:
+            raise ReportxError(f"{where}: gold record invalid: {exc}") from None
+        line = where.rsplit(":", 1)[1]
+        reports.append(LabelledReport(id=str(item.get("id", f"{path.stem}-{line}")), text=text, gold=gold))
     if not reports:
         raise ReportxError(f"{path} holds no labelled reports")
     return reports

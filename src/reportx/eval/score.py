@@ -19,7 +19,7 @@ from typing import Any
 
 from reportx.errors import ReportxError
 from reportx.eval.metrics import ReportScore, field_kinds, score_report, summarise
-from reportx.labelled import LabelledReport, read_labelled
+from reportx.labelled import LabelledReport, iter_json_objects, read_labelled
 from reportx.schema import RecordInvalid, ReportSchema, load_schema
 
 
@@ -60,22 +60,7 @@ def _prediction_from_line(item: dict[str, Any]) -> Prediction:
 
 def read_predictions(paths: list[Path]) -> list[dict[str, Any]]:
     """All JSON lines of the prediction files (records and error records together)."""
-    lines = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise ReportxError(f"predictions not found: {path}")
-        with Path(path).open(encoding="utf-8-sig") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ReportxError(f"{path}:{number}: not JSON: {exc.msg}") from None
-                if not isinstance(item, dict):
-                    raise ReportxError(f"{path}:{number}: expected a JSON object per line")
-                lines.append(item)
-    return lines
+    return [item for path in paths for _, item in iter_json_objects(Path(path), "predictions")]
 
 
 def align(gold: list[LabelledReport], items: list[dict[str, Any]]) -> list[Prediction | None]:

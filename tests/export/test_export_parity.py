@@ -39,9 +39,9 @@ def torch_logits(model, tokens, adapter: bool) -> np.ndarray:
 
 
 def llama_logits(base, lora, tokens) -> np.ndarray:
-    from llama_cpp import Llama
+    from reportx.llamacpp import load_llama
 
-    llm = Llama(
+    llm = load_llama(
         str(base), lora_path=str(lora) if lora else None, n_ctx=64, n_batch=64, logits_all=True, n_threads=1,
         n_threads_batch=1, type_k=0, type_v=0, verbose=False,  # type 0 = GGML_TYPE_F32 KV cache
     )

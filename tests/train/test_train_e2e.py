@@ -88,7 +88,7 @@ def test_existing_run_is_not_overwritten(trained_run, tiny_base, labelled):
 
 def test_exported_adapter_matches_pytorch_in_llama_cpp(trained_run, tiny_base, tmp_path):
     import torch
-    from llama_cpp import Llama
+    from reportx.llamacpp import load_llama
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -105,7 +105,7 @@ def test_exported_adapter_matches_pytorch_in_llama_cpp(trained_run, tiny_base, t
             want_base = adapted(torch.tensor([tokens])).logits[0].numpy()
 
     def llama_logits(lora):
-        llm = Llama(str(tiny_base.gguf), lora_path=str(lora) if lora else None, n_ctx=64, n_batch=64, logits_all=True,
+        llm = load_llama(str(tiny_base.gguf), lora_path=str(lora) if lora else None, n_ctx=64, n_batch=64, logits_all=True,
                     n_threads=1, type_k=0, type_v=0, verbose=False)  # type 0: an f32 KV cache
         llm.eval(tokens)
         logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)

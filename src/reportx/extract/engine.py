@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from reportx.errors import ReportxError
+from reportx.llamacpp import load_llama
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Engine:
         n_threads_batch: int | None = None,
     ) -> None:
         try:
-            from llama_cpp import Llama
+            import llama_cpp  # noqa: F401
         except ImportError as exc:  # pragma: no cover - a dependency of the base install
             raise ReportxError(f"llama-cpp-python is not installed: {exc}") from None
         model_path = Path(model_path)
@@ -91,7 +92,7 @@ class Engine:
         threads_batch = n_threads_batch or threads
         try:
             with _quiet_stderr():
-                self.llm = Llama(
+                self.llm = load_llama(
                     str(model_path),
                     n_ctx=n_ctx,
                     n_batch=n_batch,

@@ -42,7 +42,7 @@ def hf_dir(tmp_path, **overrides):
         ({"rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
                               "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}}}, "rope scaling"),
         ({"hidden_activation": "silu"}, "GELU"),
-        ({"model_type": "llama"}, "gemma3_text"),
+        ({"model_type": "phi3"}, "gemma3_text"),
         ({"vocab_size": 5}, "4 tokens"),
     ],
 )

@@ -160,7 +160,8 @@ def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A training run directory (run_card.json and adapter/).", show_default=False)],
     out: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Where to write the GGUF adapter. Default: RUN_DIR/adapter.gguf.", show_default=False),
+        typer.Option("--out", "-o", help="Where to write the GGUF. Default: RUN_DIR/adapter.gguf, with --merge "
+                     "RUN_DIR/merged-QUANT.gguf.", show_default=False),
     ] = None,
     check: Annotated[
         int,
@@ -169,34 +170,73 @@ def export_cmd(
     ] = 0,
     base: Annotated[
         Optional[Path],
-        typer.Option("--base", help="Base GGUF for llama.cpp in the check (default: the run's base, when it is a GGUF).",
-                     show_default=False),
+        typer.Option("--base", help="Base GGUF for llama.cpp in the check, and the base to merge into with --merge "
+                     "(default: the run's base, when it is a GGUF).", show_default=False),
     ] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Answer length limit in the check.")] = 256,
-    dtype: Annotated[str, typer.Option("--dtype", help="Adapter tensor type: f16 (half the size) or f32.")] = "f16",
+    dtype: Annotated[
+        Optional[str],
+        typer.Option("--dtype", help="Adapter tensor type: f16 (half the size, the default) or f32.", show_default=False),
+    ] = None,
+    merge: Annotated[
+        bool,
+        typer.Option("--merge", help="Write one merged GGUF model (base + adapter folded into its weights) instead of "
+                     "an adapter. RUN_DIR may also be a directory with a run card and an adapter.gguf."),
+    ] = False,
+    quant: Annotated[
+        Optional[str],
+        typer.Option("--quant", help="With --merge: f16 or q8_0 (the merged tensors' type; the others keep the "
+                     "base's), or q4_k_m (the whole file re-quantised by llama.cpp). Default: f16.", show_default=False),
+    ] = None,
+    ollama: Annotated[
+        bool, typer.Option("--ollama", help="With --merge: also write an Ollama Modelfile beside the GGUF.")
+    ] = False,
+    check_against: Annotated[
+        Optional[str],
+        typer.Option("--check-against", help="With --merge --check: pytorch (the trained model), adapter (base + "
+                     "adapter in llama.cpp) or auto (pytorch when the run has its PEFT adapter). Default: auto.",
+                     show_default=False),
+    ] = None,
 ) -> None:
-    """Export a trained LoRA adapter to a GGUF adapter that llama.cpp loads beside the base GGUF.
+    """Export a trained LoRA adapter to GGUF for llama.cpp: an adapter loaded beside the base GGUF, or with --merge
+    one merged model (optionally quantised, with an Ollama Modelfile).
 
     No llama.cpp checkout or build is needed. With --check N, the GGUF's answers are compared with the
-    trained model's on N validation reports; the details go to RUN_DIR/export_check.json.
+    trained model's on N validation reports; the details go to RUN_DIR/export_check.json (with --merge:
+    beside the merged GGUF, as NAME.check.json).
 
-    Example: reportx export runs/try --check 5
+    Examples: reportx export runs/try --check 5;
+    reportx export runs/try --merge --quant q4_k_m --ollama --check 5
     """
-    from reportx.export import export_run
-
     if check < 0:
         raise ReportxError(f"--check must be a number of reports (0 for none), got {check}")
     if max_tokens <= 0:
         raise ReportxError(f"--max-tokens must be positive, got {max_tokens}")
-    result = export_run(run_dir, out, check, base_gguf=base, max_tokens=max_tokens, dtype=dtype)
+    if not merge:
+        for flag, value in (("--quant", quant), ("--ollama", ollama or None), ("--check-against", check_against)):
+            if value is not None:
+                raise ReportxError(f"{flag} applies to a merged model: add --merge")
+    elif dtype is not None:
+        raise ReportxError("--dtype is the type of an adapter's tensors; with --merge use --quant")
+    if merge:
+        from reportx.export import merge_run
+
+        result = merge_run(
+            run_dir, out, quant or "f16", ollama, check, base_gguf=base, check_against=check_against or "auto",
+            max_tokens=max_tokens,
+        )
+    else:
+        from reportx.export import export_run
+
+        result = export_run(run_dir, out, check, base_gguf=base, max_tokens=max_tokens, dtype=dtype or "f16")
     typer.echo(result.summary(), err=True)
     if result.check is not None:
         for example in result.check.examples:
             if not example.match:
-                margin = "" if example.torch_margin is None else f" (PyTorch logit margin there {example.torch_margin:.3f})"
+                margin = "" if example.torch_margin is None else f" (reference logit margin there {example.torch_margin:.3f})"
                 typer.echo(
                     f"  {example.id}: answers differ from token {example.first_difference}{margin}: "
-                    f"trained {example.torch_text!r} vs GGUF {example.gguf_text!r}",
+                    f"reference {example.torch_text!r} vs GGUF {example.gguf_text!r}",
                     err=True,
                 )
         if result.check.matches < result.check.n:

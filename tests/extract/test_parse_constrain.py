@@ -8,6 +8,7 @@ import pytest
 
 from reportx.extract.constrain import (
     Cursor,
+    charset_pattern,
     closing_bytes,
     compile_schema,
     forced_bytes,
@@ -68,12 +69,47 @@ def test_both_layouts_are_accepted():
     "prefix",
     ["", '{"project_name": "Sa', '{"project_name": "S", "status": "Am', '{"project_name": "S", "status": null, '
      '"client": null, "budget_used_eur": 4.', '{"project_name": "S", "status": null, "client": null, '
-     '"budget_used_eur": 1,500, "key_milestone_completed": null, "blockers_today": [{"ticket_id": "a\\'],
+     '"budget_used_eur": 1,500, "key_milestone_completed": null, "blockers_today": [{"ticket_id": "a',
+     '{"project_name": "S", "status": null, "client": null, "budget_used_eur": null, "key_milestone_completed": '
+     'null, "blockers_today": [{"ticket_id": "'],
 )
 def test_closing_always_gives_a_schema_valid_record(prefix):
     state = step_bytes(initial_state(NODE), prefix.encode())
     full = prefix + closing_bytes(state).decode()
     builtin_schema().validate(loads_lenient(full))
+
+
+BLOCKER_PREFIX = (
+    '{"project_name":"A","status":null,"client":null,"budget_used_eur":null,"key_milestone_completed":null,'
+    '"blockers_today":[{"ticket_id":'
+)
+
+
+@pytest.mark.parametrize(
+    "ticket, allowed",
+    [('"JIRA-482"', True), ('"9812"', True), ("null", True), ('"OPS_7/2.1"', True), ('"bug de login"', False),
+     ('"#9812"', False), ('""', False), ('"-12"', False), ('"ñ1"', False), ('"A\\u0041"', False)],
+)
+def test_ticket_ids_follow_the_schema_pattern_while_decoding(ticket, allowed):
+    # Free text in ticket_id used to pass the automaton and fail validation afterwards (an error record).
+    text = BLOCKER_PREFIX + ticket + ',"delay_hours":2}],"next_step":null}'
+    assert accepts(text) is allowed
+
+
+UPPER, LOWER, DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "0123456789"
+
+
+@pytest.mark.parametrize(
+    "pattern, first, rest",
+    [("^[a-c]+$", "abc", "abc"), ("^[A-Z][a-z0-9\\-]*$", UPPER, LOWER + DIGITS + "-"), ("^[\\-x.]+$", "-x.", "-x.")],
+)
+def test_identifier_patterns_become_byte_sets(pattern, first, rest):
+    assert charset_pattern(pattern) == (frozenset(first.encode()), frozenset(rest.encode()))
+
+
+@pytest.mark.parametrize("pattern", ["^\\d+$", "^[^a]+$", "^[a-z]{3}$", "[a-z]+", "^(ab|cd)$", "^[a-z]*$", "^[é]+$"])
+def test_other_patterns_are_left_to_validation(pattern):
+    assert charset_pattern(pattern) is None
 
 
 def test_loop_guard_ends_an_array_after_three_identical_items():

@@ -29,9 +29,9 @@ copying the report tends to write them; :func:`reportx.extract.parse.loads_lenie
 product's money convention (``4.500`` = 4500) instead of letting JSON truncate them to 3 or 4.5.
 
 Limits (documented, checked by validation afterwards): every declared property is written (optional ones
-too; a property that can be null is written as null), ``additionalProperties`` is never used, ``pattern`` and
-``format`` are not enforced by the automaton (the schema validator checks them, and the retry logic turns a
-failure into an error record), ``minimum`` is enforced only as "no minus sign" when it is >= 0.
+too; a property that can be null is written as null), ``additionalProperties`` is never used, ``format`` and ``pattern`` are not enforced by the automaton (the schema validator checks them, and the retry logic turns a
+failure into an error record) except a ``pattern`` of the identifier shape ``^[...][...]*$`` / ``^[...]+$``,
+such as the built-in ticket id's, which is enforced character by character, ``minimum`` is enforced only as "no minus sign" when it is >= 0.
 
 Measured with ``bench/extract_speed.py --n 20 --llguidance`` (Gemma 3 270M Q4_K_M base, few-shot prompt of 938
 tokens with its prefix cached, each report's own ~95 prompt tokens paid by every system, 20 synthetic val
@@ -68,6 +68,7 @@ the free answer's tokens), and valid every time.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,7 @@ from reportx.extract.engine import ContextFull, Engine, Generation
 
 # Nodes (compiled schema) ----------------------------------------------------------------------------------
 # ("lit", bytes) | ("str", min_chars, max_bytes, max_chars) | ("num", integer, nonneg) | ("enum", (bytes, ...))
+# ("cstr", first_bytes, rest_bytes, max_chars)   a string of ASCII characters from two sets (a simple pattern)
 # ("arr", item, min_items, max_items) | ("obj", ((key, node), ...)) | ("union", (node, ...), {byte: node})
 
 DEFAULT_MAX_STRING_BYTES = 240
@@ -167,6 +169,10 @@ def _compile(node: Any, root: dict, depth: int) -> tuple:
     if types == "boolean":
         return ("enum", (b"true", b"false"))
     if types == "string":
+        charset = charset_pattern(node["pattern"]) if isinstance(node.get("pattern"), str) else None
+        if charset is not None:
+            limit = node.get("maxLength")
+            return ("cstr", charset[0], charset[1], int(limit) if limit is not None else DEFAULT_MAX_STRING_BYTES)
         min_chars = int(node.get("minLength", 0))
         max_chars = node.get("maxLength")
         # maxLength counts characters; allow up to 4 bytes each so that any character fits.
@@ -183,6 +189,54 @@ def _compile(node: Any, root: dict, depth: int) -> tuple:
         props = node.get("properties") or {}
         return ("obj", tuple((k, _compile(v, root, depth + 1)) for k, v in props.items()))
     raise SchemaNotSupported(f"unsupported type {types!r}")
+
+
+_CLASS_PATTERN = re.compile(r"\^\[((?:\\.|[^\]\\])+)\](?:\[((?:\\.|[^\]\\])+)\]\*|(\+))\$")
+
+
+def _char_class(body: str) -> frozenset[int] | None:
+    """The bytes of a regex character class body ("A-Za-z0-9_\\-"), or None for anything but plain ASCII
+    characters, ranges and escaped punctuation."""
+    chars: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            if i + 1 >= len(body) or body[i + 1].isalnum():
+                return None  # \d, \w, \s...: not written out here
+            c = body[i + 1]
+            i += 1
+        elif c == "^" and i == 0:
+            return None  # a negated class
+        if i + 2 < len(body) and body[i + 1] == "-":
+            end = body[i + 2]
+            if end == "\\" or ord(end) < ord(c):
+                return None
+            chars.extend(chr(x) for x in range(ord(c), ord(end) + 1))
+            i += 3
+            continue
+        chars.append(c)
+        i += 1
+    if not chars or any(ord(c) < 0x20 or ord(c) > 0x7E or c in '"\\' for c in chars):
+        return None
+    return frozenset(ord(c) for c in chars)
+
+
+def charset_pattern(pattern: str) -> tuple[frozenset[int], frozenset[int]] | None:
+    """(allowed first bytes, allowed later bytes) for a ``pattern`` of the form ``^[...][...]*$`` or ``^[...]+$``
+    (the shape of an identifier, like the ticket ids of the built-in schema), or None for any other pattern.
+
+    Only this shape is enforced while decoding: it is the one that keeps free text out of id-like fields and
+    needs no regex engine in the automaton. Other patterns are left to validation after decoding.
+    """
+    m = _CLASS_PATTERN.fullmatch(pattern)
+    if m is None:
+        return None
+    first = _char_class(m.group(1))
+    rest = first if m.group(3) else _char_class(m.group(2))
+    if first is None or rest is None:
+        return None
+    return first, rest
 
 
 def _json_type(value: Any) -> str:
@@ -203,7 +257,7 @@ def first_bytes(node: tuple) -> frozenset[int]:
     kind = node[0]
     if kind == "lit":
         return frozenset(node[1][:1])
-    if kind == "str":
+    if kind in ("str", "cstr"):
         return frozenset(b'"')
     if kind == "num":
         return frozenset(_DIGITS) if node[2] else _NUMBER_START
@@ -224,7 +278,7 @@ def _union(branches: list[tuple]) -> tuple:
     flat: list[tuple] = []
     for b in branches:
         flat.extend(b[1] if b[0] == "union" else [b])
-    rank = {"str": 3, "num": 2, "obj": 2, "arr": 2, "enum": 1, "lit": 0}
+    rank = {"str": 3, "cstr": 3, "num": 2, "obj": 2, "arr": 2, "enum": 1, "lit": 0}
     route: dict[int, tuple] = {}
     for b in flat:
         for byte in first_bytes(b):
@@ -250,6 +304,7 @@ def _union(branches: list[tuple]) -> tuple:
 # ("V", node)                            a value not started yet
 # ("S", chars, min_chars, max_bytes, nbytes, esc, cont, max_chars)   inside a string (esc: 0 none, 1 after \,
 #                                        2-5 in \u hex digits; cont: UTF-8 continuation bytes still due)
+# ("C", node, chars)                    inside a "cstr" string, after ``chars`` characters
 # ("N", phase, integer, nonneg, run, seen_dot, groups)  a number: phases start, neg, zero, int (first digit
 #                                        run), dot, frac (after "."), comma, grp (after ","); run = digits in
 #                                        the current run. Digit groups ("3,200", "4.500") are read by
@@ -301,6 +356,8 @@ def step(state: State, b: int) -> State | None:
                 if b != 0x22:
                     return None
                 return rest + (("S", 0, node[1], node[2], 0, 0, 0, node[3]),)
+            if nk == "cstr":
+                return rest + (("C", node, 0),) if b == 0x22 else None
             if nk == "num":
                 state = rest + (("N", "start", node[1], node[2], 0, False, 0),)
                 continue
@@ -362,6 +419,12 @@ def step(state: State, b: int) -> State | None:
             if nbytes + need + 1 > max_bytes:
                 return None
             return rest + (("S", chars + 1, min_chars, max_bytes, nbytes + 1, 0, need, max_chars),)
+        if kind == "C":
+            node, chars = top[1], top[2]
+            if b == 0x22:
+                return rest if chars else None
+            allowed = node[2] if chars else node[1]
+            return rest + (("C", node, chars + 1),) if b in allowed and chars < node[3] else None
         if kind == "N":
             _, phase, integer, nonneg, run, seen_dot, groups = top
             is_digit = 0x30 <= b <= 0x39
@@ -458,6 +521,8 @@ def _single_next(state: State) -> int | None:
         if not cont and not esc and (nbytes >= max_bytes or chars >= max_chars) and chars >= min_chars:
             return 0x22
         return None
+    if kind == "C":
+        return 0x22 if top[2] >= top[1][3] else None
     if kind == "E":
         options, pos = top[1], top[2]
         nxt = {o[pos] for o in options if len(o) > pos}
@@ -526,6 +591,8 @@ def _closing_byte(state: State) -> int:
         if esc == 1:
             return 0x22  # \" then the closing quote
         return 0x22 if chars >= min_chars else 0x78  # pad a too-short string with "x"
+    if kind == "C":
+        return 0x22 if top[2] else min(top[1][1])
     if kind == "N":  # a number that cannot end yet ("-", "4.", "3,")
         return 0x30
     if kind == "E":
@@ -546,7 +613,7 @@ def _minimal_first(node: tuple) -> int:
         return node[1][0][0]
     if kind == "num":
         return 0x30
-    return {"str": 0x22, "arr": 0x5B, "obj": 0x7B}[kind]
+    return {"str": 0x22, "cstr": 0x22, "arr": 0x5B, "obj": 0x7B}[kind]
 
 
 def closing_bytes(state: State) -> bytes:

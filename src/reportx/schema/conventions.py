@@ -99,6 +99,10 @@ def parse_project_name(value: Any) -> str | None:
     return text or None
 
 
+#: What a ticket id may look like once normalised ("9812", "JIRA-482", "OPS_7/2"): the record's JSON Schema carries
+#: it as ``pattern`` so that constrained decoding cannot write free text ("bug de login") as a ticket id.
+TICKET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-/.]*$"
+
 _TICKET_PREFIX = re.compile(r"^(?:ticket|tique|incidencia|issue|id|n[ºo°]\.?|núm\.?|num\.?)\s*[:#.]?\s*", re.IGNORECASE)
 
 
@@ -124,7 +128,7 @@ def parse_ticket_id(value: Any) -> str | None:
     text = text.strip(" .,;:()[]" + _QUOTES)
     if not text:
         return None
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-/.]*", text):
+    if not re.match(TICKET_ID_PATTERN, text):
         raise ValueError(f"not a ticket id: {value!r}")
     return text
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
 from reportx.schema.conventions import (
+    TICKET_ID_PATTERN,
     parse_hours,
     parse_money,
     parse_project_name,
@@ -40,7 +41,7 @@ Status = Annotated[Literal["Verde", "Amarillo", "Rojo"] | None, BeforeValidator(
 NonNegative = Annotated[float, Field(ge=0)]
 Euros = Annotated[NonNegative | None, BeforeValidator(parse_money), PlainSerializer(_number_out)]
 Hours = Annotated[NonNegative | None, BeforeValidator(parse_hours), PlainSerializer(_number_out)]
-TicketId = Annotated[str | None, BeforeValidator(parse_ticket_id)]
+TicketId = Annotated[Annotated[str, StringConstraints(pattern=TICKET_ID_PATTERN)] | None, BeforeValidator(parse_ticket_id)]
 Text = Annotated[str | None, BeforeValidator(parse_text)]
 ProjectName = Annotated[str, BeforeValidator(parse_project_name), Field(min_length=1)]
 

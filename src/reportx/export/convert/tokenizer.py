@@ -11,6 +11,10 @@ metadata, for the two kinds of tokenizer llama.cpp implements that the supported
   ``tokenizer.ggml.pre`` naming llama.cpp's pre-tokenizer; the HF pre-tokenizer's split regex must be the one
   llama.cpp hard-codes for that name (checked, instead of llama.cpp's converter's hash of sample encodings).
 
+One difference is llama.cpp's and stays: with a ``▁`` prefix (Llama), llama.cpp also prefixes the text after every
+special token, as SentencePiece and HF's legacy Llama tokenizer do, where transformers 5's LlamaTokenizer prefixes
+only the start of the text; plain text tokenizes the same.
+
 The vocabulary is read from ``tokenizer.json`` rather than ``tokenizer.model``: every model of these families
 ships it, transformers 5 saves only it, and reading SentencePiece's protobuf would add the sentencepiece
 dependency. Special token ids, add-bos / add-eos flags, merges and the chat template come from gguf's
@@ -176,10 +180,11 @@ def add_hf_tokenizer(writer: Any, directory: str | Path, vocab_size: int) -> dic
     special = gguf.SpecialVocab(directory, load_merges=kind == "gpt2", n_vocab=vocab_size)
     if kind == "gpt2" and not special.merges:
         raise ReportxError(f"{directory / 'tokenizer.json'} has no merges")
+    index = {token: i for i, token in enumerate(tokens)}
     for text in EOT_TEXTS:
-        token_id = data["model"]["vocab"].get(text, next((i for i, t in enumerate(tokens) if t == text), None))
+        token_id = index.get(text)
         if token_id is not None and types[token_id] == gguf.TokenType.CONTROL:
-            special._set_special_token("eot", int(token_id))
+            special._set_special_token("eot", token_id)  # the helper llama.cpp's converter uses for eot too
             break
     # HF adds BOS / EOS only when its post-processor or tokenizer_config says so; llama.cpp's defaults differ
     for typ in ("bos", "eos"):

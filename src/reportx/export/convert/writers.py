@@ -128,18 +128,14 @@ def _rope_scaled(config: dict[str, Any]) -> bool:
 
 class BaseWriter:
     """Per-architecture writer. Subclasses set ``arch``, ``model_types``, ``rules`` and write the
-    hyper-parameters; ``tokenizer_model`` / ``tokenizer_pre`` say how llama.cpp tokenizes this family (see
-    :mod:`reportx.export.convert.tokenizer`)."""
+    hyper-parameters. (The tokenizer's kind is read from the tokenizer files: see
+    :mod:`reportx.export.convert.tokenizer`.)"""
 
     arch: str = ""
     model_types: tuple[str, ...] = ()
     rules: tuple[TensorRule, ...] = ()
     #: HF's default for ``tie_word_embeddings`` when a config does not say
     tie_default: bool = False
-    #: ``tokenizer.ggml.model``: "llama" (SentencePiece-style BPE with byte fallback) or "gpt2" (byte-level BPE)
-    tokenizer_model: str = "llama"
-    #: ``tokenizer.ggml.pre`` for "gpt2" tokenizers (llama.cpp's name for the pre-tokenizer regex)
-    tokenizer_pre: str = "default"
 
     def check_config(self, config: dict[str, Any]) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -231,8 +227,6 @@ class LlamaWriter(_LlamaLike):
 class Qwen2Writer(_LlamaLike):
     arch = "qwen2"
     model_types = ("qwen2",)
-    tokenizer_model = "gpt2"
-    tokenizer_pre = "qwen2"
     rules = _model_rules() + _layer_rules(
         {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"},
         biases=("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),

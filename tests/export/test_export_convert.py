@@ -290,26 +290,33 @@ def test_tokenizer_metadata(tiny, tmp_path):
         assert "output.weight" in header.tensors
 
 
-def test_merged_export_matches_pytorch(tmp_path):
+@pytest.mark.parametrize("quant", ["f32", "f16", "q8_0"])
+@pytest.mark.parametrize("family", ["llama", "qwen2", "gemma3"])
+def test_merged_export_matches_pytorch(tmp_path, family, quant):
     from reportx.export.lora import locate_adapter
 
     with torch_threads(1):
-        base = TinyHF(tmp_path, "llama")
+        base = TinyHF(tmp_path, family)
         peft_model = add_random_lora(base.model, seed=3, b_std=0.2)
         run = tmp_path / "run"
         peft_model.save_pretrained(str(run / "adapter"))
-        card = {"reportx_run": 1, "base_model": {"source": str(base.dir), "kind": "hf", "path": str(base.dir), "architecture": "llama"}}
+        card = {"reportx_run": 1, "base_model": {"source": str(base.dir), "kind": "hf", "path": str(base.dir), "architecture": family}}
         (run / "run_card.json").write_text(json.dumps(card))
         assert locate_adapter(run)[0] == run / "adapter"
         tokens = hf_prompt(base)
         adapted = torch_logits(peft_model, tokens)
         with peft_model.disable_adapter():
             plain = torch_logits(peft_model, tokens)
-        out = export_merged_hf(run, tmp_path / "merged.gguf", "f32")
+        out = export_merged_hf(run, tmp_path / "merged.gguf", quant)
     got = gguf_logits(out, tokens)
     diff, effect = float(np.abs(got - adapted).max()), float(np.abs(adapted - plain).max())
-    print(f"merged llama f32: max |llama.cpp - torch (base + LoRA)| = {diff:.2e}, the LoRA moves logits by {effect:.2f}")
-    assert diff < TOLERANCE["f32"] * float(np.abs(adapted).max()) and effect > 1.0
+    print(f"merged {family} {quant}: max |llama.cpp - torch (base + LoRA)| = {diff:.2e}, the LoRA moves logits by {effect:.2f}")
+    # q8_0 of a merged tiny model: the random LoRA widens each weight row's range, so the 8-bit step (and llama.cpp's
+    # 8-bit activations) cost more than on the plain model (gemma3 measured 0.17 of the largest logit). The bar is
+    # then twice the plain q8_0 tolerance, and the error must stay well below what the merge changes.
+    tolerance = 2 * TOLERANCE[quant] if quant == "q8_0" else TOLERANCE[quant]
+    assert diff < tolerance * float(np.abs(adapted).max()) and effect > 1.0
+    assert diff < 0.25 * effect
     assert not list(tmp_path.glob(".reportx-merged-*"))  # the merged checkpoint is removed
 
 

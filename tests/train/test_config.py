@@ -25,7 +25,10 @@ def test_yaml_then_overrides(tmp_path):
 def test_committed_default_config_loads():
     config = load_config(__import__("pathlib").Path(__file__).parents[2] / "configs" / "default.yaml")
     assert isinstance(config, TrainConfig)
-    assert config.max_train_examples and config.max_train_examples > 0
+    assert config.base_model == "default" and config.output_dir.as_posix() == "runs/default"
+    # the bundled adapter ships the config it was trained with: the two must not drift apart
+    bundled = __import__("pathlib").Path(__file__).parents[2] / "src/reportx/data/adapters/default/train_config.yaml"
+    assert load_config(bundled) == config
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,10 @@ class TrainConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0)
     epochs: float = Field(1.0, gt=0)
     max_steps: int = Field(-1, description="Optimizer steps; > 0 overrides epochs.")
-    batch_size: int = Field(1, gt=0, description="Examples per device step (1 is fastest on CPU: no padding).")
+    batch_size: int = Field(1, gt=0, description="Examples per device step, padded to the longest of them.")
+    group_by_length: bool = Field(
+        False, description="Batch examples of similar length together (less padding when batch_size > 1)."
+    )
     gradient_accumulation: int = Field(8, gt=0)
     max_length: int = Field(512, gt=16, description="Longer examples are skipped, never truncated.")
     gradient_checkpointing: bool = False

@@ -157,6 +157,26 @@ def _answer_only_trainer_class(sft_trainer: type) -> type:
     return AnswerOnlySFTTrainer
 
 
+def _has_argument(args_class: type, name: str) -> bool:
+    import dataclasses
+
+    return any(field.name == name for field in dataclasses.fields(args_class))
+
+
+def _checkpointing_arg(args_class: type, enabled: bool) -> dict[str, bool]:
+    """Activation checkpointing on or off, under the name this transformers version reads: 5.x renamed
+    ``gradient_checkpointing`` to ``activation_checkpointing`` and warns on the old name."""
+    name = "activation_checkpointing" if _has_argument(args_class, "activation_checkpointing") else "gradient_checkpointing"
+    return {name: enabled}
+
+
+def _sampling_arg(args_class: type, group_by_length: bool) -> dict[str, Any]:
+    """Random order, or batches of similar lengths, under the name this transformers version reads."""
+    if _has_argument(args_class, "train_sampling_strategy"):
+        return {"train_sampling_strategy": "group_by_length" if group_by_length else "random"}
+    return {"group_by_length": group_by_length}
+
+
 def _existing_checkpoints(output_dir: Path) -> list[Path]:
     return sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
 
@@ -235,7 +255,8 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
         max_length=config.max_length,
         completion_only_loss=True,
         packing=False,
-        gradient_checkpointing=config.gradient_checkpointing and choice.name == "hf",
+        **_checkpointing_arg(SFTConfig, config.gradient_checkpointing and choice.name == "hf"),
+        **_sampling_arg(SFTConfig, config.group_by_length),
         use_cpu=not choice.cuda,
         bf16=choice.cuda and torch.cuda.is_bf16_supported(),
         report_to=[],
@@ -265,8 +286,14 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
         trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume else None)
         # 5. adapter, final eval loss and run card
         trainer.model.save_pretrained(str(adapter_dir))
-    final_eval = trainer.evaluate() if val_pairs else {}
     history = trainer.state.log_history
+    # The trainer evaluates at the last step by itself; evaluate again only when it did not.
+    evals = [h for h in history if "eval_loss" in h]
+    if evals and evals[-1]["step"] == trainer.state.global_step:
+        final_eval = evals[-1]
+    else:
+        final_eval = trainer.evaluate() if val_pairs else {}
+        history = trainer.state.log_history
     card = {
         "reportx_run": 1,
         "base_model": base.to_dict(),

@@ -4,7 +4,6 @@ the training arguments passed under the names this transformers version reads.""
 from __future__ import annotations
 
 import warnings
-from types import SimpleNamespace
 
 import pytest
 
@@ -22,6 +21,30 @@ def _example(generator, prompt_len, answer_len, vocab):
     return ids, labels
 
 
+def _trainer(model, bf16_head_backward=False):
+    """The trainer's loss, without building a whole trainer."""
+    from trl import SFTTrainer
+
+    cls = _answer_only_trainer_class(SFTTrainer)
+    trainer = cls.__new__(cls)
+    trainer.model, trainer.current_gradient_accumulation_steps = model, 1
+    trainer.bf16_head_backward = bf16_head_backward
+    return trainer
+
+
+def _batch(examples):
+    """Right-padded batch of (ids, labels) pairs, as TRL's collator pads."""
+    width = max(len(ids) for ids, _ in examples)
+    batch = {"input_ids": torch.zeros(len(examples), width, dtype=torch.long),
+             "attention_mask": torch.zeros(len(examples), width, dtype=torch.long),
+             "labels": torch.full((len(examples), width), -100)}
+    for row, (ids, labels) in enumerate(examples):
+        batch["input_ids"][row, : len(ids)] = ids
+        batch["attention_mask"][row, : len(ids)] = 1
+        batch["labels"][row, : len(ids)] = labels
+    return batch
+
+
 def test_padded_batch_loss_is_the_token_weighted_mean_of_single_losses():
     from trl import SFTTrainer
 
@@ -33,23 +56,44 @@ def test_padded_batch_loss_is_the_token_weighted_mean_of_single_losses():
         # different prompt and answer lengths, so the answers sit at different positions of the padded batch
         examples = [_example(generator, 9, 6, vocab), _example(generator, 4, 3, vocab)]
         total = sum(int((labels[1:] != -100).sum()) for _, labels in examples)  # the loss's own count
-        trainer = SimpleNamespace(model=model, current_gradient_accumulation_steps=1)
+        trainer = _trainer(model)
 
         singles = [
             compute_loss(trainer, model, {"input_ids": ids[None], "attention_mask": torch.ones_like(ids)[None],
                                           "labels": labels[None]}, num_items_in_batch=total)
             for ids, labels in examples
         ]
-        width = max(len(ids) for ids, _ in examples)
-        batch = {"input_ids": torch.zeros(2, width, dtype=torch.long), "attention_mask": torch.zeros(2, width, dtype=torch.long),
-                 "labels": torch.full((2, width), -100)}
-        for row, (ids, labels) in enumerate(examples):  # right padding, as TRL's collator pads
-            batch["input_ids"][row, : len(ids)] = ids
-            batch["attention_mask"][row, : len(ids)] = 1
-            batch["labels"][row, : len(ids)] = labels
+        batch = _batch(examples)
+        head_rows = []
+        seen = model.get_output_embeddings().register_forward_hook(lambda m, args, out: head_rows.append(args[0].shape[:-1].numel()))
         batched = compute_loss(trainer, model, batch, num_items_in_batch=total)
+        seen.remove()
     assert float(batched) == pytest.approx(float(sum(singles)), rel=1e-5)
     assert float(batched) > 0
+    # the answers sit at positions 8-13 and 3-5 (no overlap): the head projects their 6 + 3 tokens, not 2 x 9
+    assert head_rows == [total] and total == 9
+
+
+def test_bfloat16_head_backward_keeps_the_loss_and_close_gradients():
+    with torch_threads(1):
+        model = tiny_gemma3(0).train()
+        for param in model.parameters():
+            param.requires_grad_(False)
+        norm = model.model.norm.weight  # a trainable parameter below the head, as a LoRA layer would be
+        norm.requires_grad_(True)
+        generator = torch.Generator().manual_seed(1)
+        batch = _batch([_example(generator, 7, 9, model.config.vocab_size), _example(generator, 5, 4, model.config.vocab_size)])
+        losses, grads = [], []
+        for bf16 in (False, True):
+            norm.grad = None
+            loss = _trainer(model, bf16_head_backward=bf16).compute_loss(model, batch, num_items_in_batch=12)
+            loss.backward()
+            losses.append(float(loss.detach()))
+            grads.append(norm.grad.clone())
+        assert "forward" not in vars(model.get_output_embeddings())  # the head's own forward is back
+    assert losses[0] == losses[1]  # the forward pass is float32 either way
+    assert not torch.equal(grads[0], grads[1])  # the second backward really ran in bfloat16
+    assert torch.allclose(grads[1], grads[0], rtol=2e-2, atol=1e-3 * float(grads[0].abs().max()))
 
 
 @pytest.mark.parametrize("group", [True, False])

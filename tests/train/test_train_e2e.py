@@ -19,8 +19,6 @@ pytest.importorskip("llama_cpp")
 TOLERANCE = 1e-2
 
 
-
-
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory):
     from reportx.export.testing import build_tiny_base
@@ -72,6 +70,7 @@ def test_run_card_and_resume(trained_run, tiny_base):
     assert card["result"]["optimizer_steps"] == 3 and card["result"]["resumed"] is True
     assert card["base_model"]["kind"] == "hf" and card["base_model"]["architecture"] == "gemma3"
     assert card["backend"]["name"] == "hf" and "CPU" in card["backend"]["reason"]
+    assert isinstance(card["backend"]["bf16_head_backward"], bool)
     assert card["config"]["lora_r"] == 4 and card["data"]["train_examples"] == 8
     assert card["result"]["train_loss"] and card["result"]["final_eval_loss"] is not None
     assert (trained_run.output_dir / "run_card.md").read_text().startswith("# reportx run card")
@@ -86,33 +85,38 @@ def test_existing_run_is_not_overwritten(trained_run, tiny_base, labelled):
         train(_config(tiny_base, labelled, trained_run.output_dir), show_progress=False)
 
 
-def test_exported_adapter_matches_pytorch_in_llama_cpp(trained_run, tiny_base, tmp_path):
+TOKENS = [2, 818, 5279, 529, 506, 2228, 236761, 107, 236782, 236775, 17654, 1245, 6368, 1289, 236775]
+
+
+def _torch_logits(tiny_base, adapter_dir):
+    """PyTorch logits of TOKENS with the adapter, and without it."""
     import torch
-    from reportx.llamacpp import load_llama
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from reportx.export import write_lora_gguf
-
-    adapter_gguf = write_lora_gguf(trained_run.output_dir, tmp_path / "adapter.gguf")
-    tokens = [2, 818, 5279, 529, 506, 2228, 236761, 107, 236782, 236775, 17654, 1245, 6368, 1289, 236775]
-
     with torch_threads(1), torch.no_grad():
         base = AutoModelForCausalLM.from_pretrained(str(tiny_base.hf_dir), dtype=torch.float32).eval()
-        adapted = PeftModel.from_pretrained(base, str(trained_run.adapter_dir)).eval()
-        want = adapted(torch.tensor([tokens])).logits[0].numpy()
+        adapted = PeftModel.from_pretrained(base, str(adapter_dir)).eval()
+        want = adapted(torch.tensor([TOKENS])).logits[0].numpy()
         with adapted.disable_adapter():
-            want_base = adapted(torch.tensor([tokens])).logits[0].numpy()
+            want_base = adapted(torch.tensor([TOKENS])).logits[0].numpy()
+    return want, want_base
 
-    def llama_logits(lora):
-        llm = load_llama(str(tiny_base.gguf), lora_path=str(lora) if lora else None, n_ctx=64, n_batch=64, logits_all=True,
-                    n_threads=1, type_k=0, type_v=0, verbose=False)  # type 0: an f32 KV cache
-        llm.eval(tokens)
-        logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)
-        llm.close()
-        return logits
 
-    got, got_base = llama_logits(adapter_gguf), llama_logits(None)
+def _llama_logits(tiny_base, lora):
+    from reportx.llamacpp import load_llama
+
+    llm = load_llama(str(tiny_base.gguf), lora_path=str(lora) if lora else None, n_ctx=64, n_batch=64, logits_all=True,
+                     n_threads=1, type_k=0, type_v=0, verbose=False)  # type 0: an f32 KV cache
+    llm.eval(TOKENS)
+    logits = np.array(llm.scores[: len(TOKENS)], dtype=np.float32)
+    llm.close()
+    return logits
+
+
+def _assert_llama_cpp_applies(adapter_gguf, tiny_base, adapter_dir):
+    want, want_base = _torch_logits(tiny_base, adapter_dir)
+    got, got_base = _llama_logits(tiny_base, adapter_gguf), _llama_logits(tiny_base, None)
     diff = float(np.abs(got - want).max())
     effect = float(np.abs(want - want_base).max())
     print(f"trained adapter: max |llama.cpp - torch| = {diff:.2e}; adapter effect {effect:.3f}")
@@ -120,3 +124,33 @@ def test_exported_adapter_matches_pytorch_in_llama_cpp(trained_run, tiny_base, t
     assert (got.argmax(1) == want.argmax(1)).all()
     assert float(np.abs(got - got_base).max()) > 5 * TOLERANCE  # the adapter is really applied
     assert effect > 5 * TOLERANCE
+
+
+def test_exported_adapter_matches_pytorch_in_llama_cpp(trained_run, tiny_base, tmp_path):
+    from reportx.export import write_lora_gguf
+
+    adapter_gguf = write_lora_gguf(trained_run.output_dir, tmp_path / "adapter.gguf")
+    _assert_llama_cpp_applies(adapter_gguf, tiny_base, trained_run.adapter_dir)
+
+
+def test_lora_on_the_last_layers_only_exports_and_applies(tiny_base, labelled, tmp_path):
+    from gguf import GGUFReader
+    from safetensors import safe_open
+
+    from reportx.errors import ReportxError
+    from reportx.export import write_lora_gguf
+    from reportx.train import train
+
+    with pytest.raises(ReportxError, match="has 6 decoder layers"):
+        train(_config(tiny_base, labelled, tmp_path / "too-many", lora_layers=7), show_progress=False)
+
+    run = train(_config(tiny_base, labelled, tmp_path / "run", lora_layers=2, max_steps=2), show_progress=False)
+    assert run.run_card["config"]["lora_layers"] == 2
+    with safe_open(str(run.adapter_dir / "adapter_model.safetensors"), "pt") as f:
+        layers = {int(key.split(".layers.")[1].split(".")[0]) for key in f.keys()}
+    assert layers == {4, 5}  # the tiny model has 6 layers
+
+    adapter_gguf = write_lora_gguf(run.output_dir, tmp_path / "adapter.gguf")
+    blocks = {t.name.split(".")[1] for t in GGUFReader(str(adapter_gguf)).tensors}
+    assert blocks == {"4", "5"}
+    _assert_llama_cpp_applies(adapter_gguf, tiny_base, run.adapter_dir)

@@ -41,6 +41,12 @@ class TrainConfig(BaseModel):
     lora_alpha: float = Field(32, gt=0)
     lora_dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: list(ALL_LINEAR))
+    lora_layers: int | None = Field(
+        None,
+        gt=0,
+        description="LoRA on the last N decoder layers only (default: all). Backpropagation stops at the lowest "
+        "adapted layer, so each step skips the backward pass of the layers below it.",
+    )
     learning_rate: float = Field(4e-4, gt=0)
     lr_scheduler: str = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)

@@ -17,7 +17,8 @@ def _markdown(card: dict[str, Any]) -> str:
         "|---|---|",
         f"| base model | `{base['source']}` ({base['kind']}, {base['architecture']}) |",
         f"| base sha256 | `{base['sha256']}` |",
-        f"| backend | {card['backend']['name']}: {card['backend']['reason']} |",
+        f"| backend | {card['backend']['name']}: {card['backend']['reason']}"
+        + ("; output head's backward in bfloat16 (AMX)" if card["backend"].get("bf16_head_backward") else "") + " |",
         f"| device | {card['environment']['device']}, {card['environment']['threads']} threads |",
         f"| train data | `{data['train_file']}` ({data['train_examples']} examples, {data['skipped_too_long']} skipped as too long) |",
         f"| val data | `{data['val_file']}` ({data['eval_examples']} examples for eval loss) |",

@@ -65,7 +65,7 @@ def test_padded_batch_loss_is_the_token_weighted_mean_of_single_losses():
         ]
         batch = _batch(examples)
         head_rows = []
-        seen = model.get_output_embeddings().register_forward_hook(lambda m, args, out: head_rows.append(args[0].shape[:-1].numel()))
+        seen = model.get_output_embeddings().register_forward_hook(lambda m, args, out: head_rows.append(out.shape[:-1].numel()))
         batched = compute_loss(trainer, model, batch, num_items_in_batch=total)
         seen.remove()
     assert float(batched) == pytest.approx(float(sum(singles)), rel=1e-5)

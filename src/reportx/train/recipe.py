@@ -137,8 +137,8 @@ def _answer_only_trainer_class(sft_trainer: type) -> type:
     TRL 1.16's tiled fused head, which on a CPU spends most of its time on per-tile entropy and recomputation.
 
     ``logits_to_keep`` keeps the same positions in every row, so with a batch of several examples it keeps the union
-    of their answer positions; a pre-hook on the output projection then hands it each row's own answer positions
-    only. Without it the head (262k x 640 on the default model, a third of a step) ran on up to twice the tokens.
+    of their answer positions; the output projection's forward is wrapped for the call so that it projects each
+    row's own answer positions only. Without it the head (262k x 640 on the default model, a third of a step) ran on up to twice the tokens.
 
     On a CPU with AMX the head's backward pass (the gradient reaching the hidden states through the frozen
     embedding matrix) runs in bfloat16: 43 ms instead of 136 ms for 100 answer tokens on the default model. The
@@ -171,13 +171,17 @@ def _answer_only_trainer_class(sft_trainer: type) -> type:
             keep = answer.any(dim=0).nonzero().squeeze(-1)
             answer_in_kept = answer[:, keep]  # [rows, kept positions]: which kept positions are this row's answer
 
-            def answers_only(module, args):
-                return (args[0][answer_in_kept].unsqueeze(0), *args[1:])
-
             head = model.get_output_embeddings()
-            hook = head.register_forward_pre_hook(answers_only) if head is not None else None
-            if self._bf16_head_weight(head) is not None:
-                head.forward = lambda hidden: FrozenHeadProjection.apply(hidden, head.weight, self._head_bf16)
+            if head is not None:
+                own_forward, weight_bf16 = head.forward, self._bf16_head_weight(head)
+
+                def answers_only(hidden):
+                    rows = hidden[answer_in_kept].unsqueeze(0)
+                    if weight_bf16 is None:
+                        return own_forward(rows)
+                    return FrozenHeadProjection.apply(rows, head.weight, weight_bf16)
+
+                head.forward = answers_only
             try:
                 outputs = model(
                     input_ids=inputs["input_ids"],
@@ -186,12 +190,10 @@ def _answer_only_trainer_class(sft_trainer: type) -> type:
                     use_cache=False,
                 )
             finally:
-                if hook is not None:
-                    hook.remove()
-                if head is not None and "forward" in vars(head):
+                if head is not None:
                     del head.forward  # back to the module's own forward
             logits = outputs.logits.float()
-            # [1, answer tokens, vocab] through the hook; [rows, kept, vocab] where a backend bypasses the module
+            # [1, answer tokens, vocab] through the wrapper; [rows, kept, vocab] where a backend bypasses the module
             logits = logits[0] if logits.shape[:2] != answer_in_kept.shape else logits[answer_in_kept]
             kept_targets = targets[:, keep][answer_in_kept]
             loss = F.cross_entropy(logits, kept_targets, reduction="sum")
@@ -250,9 +252,9 @@ def _keep_freed_memory() -> bool:
     Every CPU step allocates and frees tensors of tens of megabytes (the answer logits alone are 262k floats a
     token); by default glibc maps each one afresh and unmaps it when freed, so the kernel zeroes new pages on every
     step. Measured during the default config's training: 86k page faults a second and 13% of the CPU time in the
-    kernel; with mmap off and no trimming, 7k a second and 1.3%. The cost: the process keeps its peak memory until
-    it exits. The same as ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...`` in the environment, but set from here,
-    after start-up. Returns whether it applied (glibc only; elsewhere nothing changes).
+    kernel; set from here (mmap off, no trimming), 320 a second and 0.3%. The cost: the process keeps its peak
+    memory until it exits. Like ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...`` in the environment, but set
+    after start-up, so ``reportx train`` needs no wrapper. Returns whether it applied (glibc only; elsewhere nothing changes).
     """
     import ctypes
     import ctypes.util

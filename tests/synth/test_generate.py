@@ -210,14 +210,14 @@ def test_null_rates(corpus):
 
 
 def test_no_duplicate_texts(corpus):
-    texts = [e.text for e in corpus]
+    texts = [e.clean_text for e in corpus]
     assert len(set(texts)) >= 0.995 * len(texts)
 
 
 # Coverage of the conventions ---------------------------------------------------------------------------------------
 
 def test_every_status_wording_occurs(corpus):
-    folded = "\n".join(fold(e.text) for e in corpus)
+    folded = "\n".join(fold(e.clean_text) for e in corpus)
     for words_ in STATUS_WORDS.values():
         for word in words_:
             assert re.search(rf"(?<![a-z0-9]){re.escape(fold(word))}(?![a-z0-9])", folded), word
@@ -241,12 +241,12 @@ MONEY_FORMATS = {
 @pytest.mark.parametrize("name", list(MONEY_FORMATS))
 def test_every_money_format_occurs(corpus, name):
     pattern = re.compile(MONEY_FORMATS[name])
-    hits = [e for e in corpus if e.gold["budget_used_eur"] is not None and pattern.search(e.text)]
+    hits = [e for e in corpus if e.gold["budget_used_eur"] is not None and pattern.search(e.clean_text)]
     assert hits, name
 
 
 def test_budget_distractors_occur_with_null_gold(corpus):
-    nulls = [e.text for e in corpus if e.gold["budget_used_eur"] is None]
+    nulls = [e.clean_text for e in corpus if e.gold["budget_used_eur"] is None]
     total = re.compile(r"presupuesto (?:total|aprobado)|total (?:project )?budget|approved budget", re.IGNORECASE)
     remaining = re.compile(r"quedan|restante|remaining|left", re.IGNORECASE)
     percent = re.compile(r"\d+\s?% (?:del presupuesto|of the budget|consumido|gastado|used|spent)", re.IGNORECASE)
@@ -254,7 +254,7 @@ def test_budget_distractors_occur_with_null_gold(corpus):
     assert sum(bool(remaining.search(t) and money_values(t)) for t in nulls) >= 10
     assert sum(bool(percent.search(t)) for t in nulls) >= 20
     # ...and a percentage also appears next to an amount that is spent: never the gold.
-    assert any(percent.search(e.text) for e in corpus if e.gold["budget_used_eur"] is not None)
+    assert any(percent.search(e.clean_text) for e in corpus if e.gold["budget_used_eur"] is not None)
 
 
 DURATION_FORMS = {
@@ -270,7 +270,7 @@ DURATION_FORMS = {
 @pytest.mark.parametrize("form", list(DURATION_FORMS))
 def test_every_duration_form_occurs_in_a_blocker(corpus, form):
     pattern = re.compile(DURATION_FORMS[form], re.IGNORECASE)
-    hits = [e for e in corpus if pattern.search(e.text)
+    hits = [e for e in corpus if pattern.search(e.clean_text)
             and any(b["delay_hours"] is not None for b in e.gold["blockers_today"])]
     assert hits, form
 
@@ -281,7 +281,7 @@ def test_unquantified_blockers_occur(corpus):
 
 
 def test_distractor_numbers_occur(corpus):
-    text = "\n".join(e.text for e in corpus)
+    text = "\n".join(e.clean_text for e in corpus)
     for pattern in (r"\d+% completado", r"\bv\d+\.\d+\.\d+", r"\brelease \d+\.\d+", r"\d+ personas", r"team of \d+",
                     r"\d{2}/\d{2}", r"\d+ de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre)",
                     r"(?:January|February|March|April|May|June|July|August|September|October) \d+(?:st|nd|rd|th)",
@@ -293,7 +293,7 @@ def test_distractor_numbers_occur(corpus):
 
 def test_gold_values_are_stated_in_the_text(corpus):
     for e in corpus:
-        g, text, folded = e.gold, e.text, fold(e.text)
+        g, text, folded = e.gold, e.clean_text, fold(e.clean_text)
         assert fold(g["project_name"]) in folded, e.id
         if g["client"]:
             assert fold(g["client"]) in folded, e.id
@@ -313,7 +313,7 @@ def test_gold_values_are_stated_in_the_text(corpus):
 def test_status_is_stated_only_when_gold_has_one(corpus):
     for e in corpus:
         expected = {e.gold["status"]} if e.gold["status"] else set()
-        assert stated_statuses(e.text) == expected, (e.id, e.text)
+        assert stated_statuses(e.clean_text) == expected, (e.id, e.clean_text)
     # A stated-nothing status alongside blockers is common: status is never inferred from them.
     assert sum(e.gold["status"] is None and bool(e.gold["blockers_today"]) for e in corpus) >= 100
 
@@ -322,8 +322,8 @@ def test_null_client_means_no_client_named(corpus):
     clients = [fold(c) for c in vocab.ALL_CLIENTS]
     for e in corpus:
         if e.gold["client"] is None:
-            folded = fold(e.text)
-            assert not [c for c in clients if c in folded], (e.id, e.text)
+            folded = fold(e.clean_text)
+            assert not [c for c in clients if c in folded], (e.id, e.clean_text)
 
 
 TOTAL_OR_REMAINING = re.compile(r"total|aprobado|restante|quedan?|remaining|left|approved", re.IGNORECASE)
@@ -334,10 +334,10 @@ def test_null_budget_means_no_amount_spent(corpus):
     checked = 0
     for e in corpus:
         if e.gold["budget_used_eur"] is None:
-            assert not spent_of_total_phrases(e.text), (e.id, e.text)
-            for m in MONEY_RE.finditer(e.text):
-                window = e.text[max(0, m.start() - 60):m.end() + 30]
-                assert TOTAL_OR_REMAINING.search(window), (e.id, m.group(0), e.text)
+            assert not spent_of_total_phrases(e.clean_text), (e.id, e.clean_text)
+            for m in MONEY_RE.finditer(e.clean_text):
+                window = e.clean_text[max(0, m.start() - 60):m.end() + 30]
+                assert TOTAL_OR_REMAINING.search(window), (e.id, m.group(0), e.clean_text)
                 checked += 1
     assert checked >= 100
 
@@ -348,7 +348,7 @@ def test_distractor_tickets_are_never_blockers(corpus):
     for e in with_distractors:
         gold_ids = {b["ticket_id"] for b in e.gold["blockers_today"]}
         for tid in e.distractor_tickets:
-            assert tid in e.text, e.id
+            assert tid in e.clean_text, e.id
             assert tid not in gold_ids, e.id
     planned = [e for e in corpus if e.gold["next_step"] and any(t in e.gold["next_step"] for t in e.distractor_tickets)]
     assert len(planned) >= 30
@@ -359,15 +359,50 @@ def test_upper_case_and_unaccented_families_write_names_as_shown(corpus):
     runon = [e for e in corpus if e.family.endswith("_runon")]
     assert caps and runon
     for e in caps:
-        assert e.text == e.text.upper()
-        assert e.gold["project_name"] == e.gold["project_name"].upper() and e.gold["project_name"] in e.text
+        assert e.clean_text == e.clean_text.upper()
+        assert e.gold["project_name"] == e.gold["project_name"].upper() and e.gold["project_name"] in e.clean_text
         if e.gold["client"]:
-            assert e.gold["client"] in e.text
+            assert e.gold["client"] in e.clean_text
     for e in runon:
-        assert e.gold["project_name"] in e.text
+        assert e.gold["project_name"] in e.clean_text
         if e.gold["client"]:
-            assert e.gold["client"] in e.text
+            assert e.gold["client"] in e.clean_text
     # Milestones keep their accents and sentence case whatever the text shows.
     milestones = [e.gold["key_milestone_completed"] for e in runon if e.gold["key_milestone_completed"]]
     assert any(re.search(r"[áéíóú]", m) for m in milestones)
     assert all(not e.gold["key_milestone_completed"] or not e.gold["key_milestone_completed"].isupper() for e in caps)
+
+
+# Injected snippets (report text is data) ------------------------------------------------------------------------------
+
+def test_injections_only_in_train_and_leave_gold_and_other_reports_unchanged(corpus, monkeypatch):
+    from reportx.synth import generate
+    from reportx.synth.injection import TRAIN_INJECTION_SHARE, TRAIN_KINDS
+
+    injected = [e for e in corpus if e.injection]
+    train = [e for e in corpus if e.split == "train"]
+    assert all(e.split == "train" for e in injected)
+    assert abs(len(injected) / len(train) - TRAIN_INJECTION_SHARE) < 0.04
+    assert {e.injection_kind for e in injected} == set(TRAIN_KINDS)
+    for e in injected:
+        assert e.injection in e.text and e.clean_text != e.text
+    # Without injections every report, and every other report's text, is the same: the draw has its own seed.
+    monkeypatch.setattr(generate, "TRAIN_INJECTION_SHARE", 0.0)
+    clean = synthesize(300, 0)
+    assert any(e.injection for e in corpus[:300])
+    for a, b in zip(clean, corpus[:300]):
+        assert a.text == b.clean_text and a.gold == b.gold and a.split == b.split
+
+
+def test_held_out_injection_kinds_never_reach_training(corpus):
+    import random
+
+    from reportx.synth.injection import HELD_OUT_KINDS, TRAIN_KINDS, inject
+
+    assert not set(HELD_OUT_KINDS) & set(TRAIN_KINDS)
+    train_text = "\n".join(e.text for e in corpus if e.split == "train")
+    for marker in ("SYSTEM OVERRIDE", "### SYSTEM", "```json", "</report>", "<!-- AI"):
+        assert marker not in train_text
+    rng = random.Random(3)
+    text, snippet, kind = inject(rng, "Proyecto Alpha. Estado: verde.", "es", HELD_OUT_KINDS)
+    assert kind in HELD_OUT_KINDS and snippet in text and "Alpha" in text

@@ -5,7 +5,10 @@ family uniformly among that language's families of that split: the family fixes 
 ``families.STYLE_SPLITS``), so the split shares hold whatever the number of families per split. Example ``i``
 of a seed uses its own ``random.Random`` seeded with a string (hashed with SHA-512 by ``random``, not with the
 salted ``hash()``), so the output is byte-identical across runs and ``synthesize(300, s)`` is a prefix of
-``synthesize(2000, s)``.
+``synthesize(2000, s)``. A share of the training reports (``injection.TRAIN_INJECTION_SHARE``) gets a snippet
+that tries to steer the record (an injected instruction, fake prompt markup, pasted JSON) with the gold left
+as it was; the draw uses a random source of its own, so val, test and the other training reports are the
+same as without it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from reportx.prompts import chat_messages, instruction
 from reportx.schema import builtin_schema
 from reportx.schema.conventions import STATUS_WORDS, fold
 from reportx.synth.families import FAMILIES, Family, render
+from reportx.synth.injection import TRAIN_INJECTION_SHARE, inject
 from reportx.synth.records import Record, make_record
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -39,6 +43,9 @@ class Example:
 
     ``distractor_tickets`` lists the ticket ids the text mentions that are not blockers (closed without
     impact, or planned for the next step); it is for checks and is not written to the dataset.
+    ``injection`` is the snippet inserted into a training report to teach that report text is data
+    (``synth.injection``; empty for most reports), ``injection_kind`` its kind, ``rendered`` the text before
+    it (empty when there is none); the gold ignores it.
     """
 
     id: str
@@ -48,6 +55,14 @@ class Example:
     text: str
     gold: dict
     distractor_tickets: tuple[str, ...] = ()
+    injection: str = ""
+    injection_kind: str = ""
+    rendered: str = ""
+
+    @property
+    def clean_text(self) -> str:
+        """The report without its injected snippet: the text the gold was rendered from."""
+        return self.rendered or self.text
 
 
 def stated_statuses(text: str) -> set[str]:
@@ -96,8 +111,16 @@ def synthesize(n: int, seed: int = 0) -> list[Example]:
             raise RuntimeError(f"could not render a faithful {family.name} report: {_problem(text, raw, rec)}")
         gold = schema.validate(raw)
         distractors = rec.closed_tickets + ((rec.next_ticket,) if rec.next_ticket else ())
+        snippet = kind = rendered = ""
+        if split == "train":
+            # Its own random source, so that the reports left clean are the same as without injections.
+            inject_rng = random.Random(f"reportx-synth-inject:{seed}:{i}")
+            if inject_rng.random() < TRAIN_INJECTION_SHARE:
+                rendered = text
+                text, snippet, kind = inject(inject_rng, text, lang)
         examples.append(Example(id=f"s{seed}-{i:06d}", lang=lang, family=family.name, split=split, text=text,
-                                gold=gold, distractor_tickets=distractors))
+                                gold=gold, distractor_tickets=distractors, injection=snippet, injection_kind=kind,
+                                rendered=rendered))
     return examples
 
 
@@ -127,6 +150,7 @@ def compute_stats(examples: list[Example], seed: int | None = None) -> dict:
         nulls[key] = {"count": count, "rate": rate(count)}
     blockers = [b for e in examples for b in e.gold["blockers_today"]]
     no_blockers = sum(not e.gold["blockers_today"] for e in examples)
+    kinds = sorted({e.injection_kind for e in examples if e.injection_kind})
     return {
         "seed": seed if seed is not None else _seed_of(examples),
         "n": n,
@@ -140,6 +164,10 @@ def compute_stats(examples: list[Example], seed: int | None = None) -> dict:
             "total": len(blockers),
             "without_ticket": sum(b["ticket_id"] is None for b in blockers),
             "without_delay": sum(b["delay_hours"] is None for b in blockers),
+        },
+        "injected": {
+            "count": sum(bool(e.injection) for e in examples),
+            "kinds": {k: sum(e.injection_kind == k for e in examples) for k in kinds},
         },
     }
 

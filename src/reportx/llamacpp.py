@@ -11,6 +11,10 @@ repacking on (llama-cpp-python built with ``CMAKE_ARGS="-DCMAKE_C_FLAGS='-mno-am
 -DCMAKE_CXX_FLAGS='-mno-amx-int8 -mno-amx-tile'"`` is one); measured on the default model with one thread, decoding
 runs at the same speed either way (44-46 ms per token with the machine's other core busy).
 ``REPORTX_LLAMA_REPACK=1`` keeps repacking on whatever the build; ``REPORTX_LLAMA_REPACK=0`` turns it off.
+
+Before llama.cpp sees them, the model file and the LoRA adapter (``lora_path``) are checked from their headers
+(:func:`check_gguf_files`): llama.cpp trusts an adapter, and an empty, text or truncated file, or a model given as
+adapter, ends the process with a segmentation fault instead of an error.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 _LOCK = threading.Lock()
@@ -60,10 +65,28 @@ def _no_repack() -> Iterator[None]:
             C.llama_model_default_params = original
 
 
+def check_gguf_files(model_path: str | Path, lora_path: str | Path | None = None) -> None:
+    """Raise ``ReportxError`` (one line) unless ``model_path`` is a readable GGUF model and ``lora_path``, when
+    given, a LoRA adapter GGUF made for it (see :func:`reportx.export.gguf_io.check_lora_adapter`).
+
+    A model path that is not a file is left to ``llama_cpp.Llama``, whose ``ValueError`` says so (and every
+    caller checks the path first with its own message).
+    """
+    from reportx.export.gguf_io import check_lora_adapter, check_model_gguf
+
+    if not Path(model_path).is_file():
+        return
+    base = check_model_gguf(model_path)
+    if lora_path:
+        check_lora_adapter(lora_path, base)
+
+
 def load_llama(model_path: str, **kwargs: Any):
-    """``llama_cpp.Llama(model_path, **kwargs)``, with llama.cpp's weight repacking off (see the module doc)."""
+    """``llama_cpp.Llama(model_path, **kwargs)``, with llama.cpp's weight repacking off (see the module doc), once
+    :func:`check_gguf_files` has passed the model and the ``lora_path`` adapter (``ReportxError`` if not)."""
     from llama_cpp import Llama
 
+    check_gguf_files(model_path, kwargs.get("lora_path"))
     if repack_enabled():
         return Llama(model_path, **kwargs)
     with _no_repack():

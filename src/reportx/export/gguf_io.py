@@ -9,7 +9,9 @@ new model file. This reader parses just that, keeping strings as raw bytes so th
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
 
 import struct
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 import numpy as np
-from gguf import GGUFValueType
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, Keys
 
 from reportx.errors import ReportxError
 
@@ -51,6 +53,20 @@ _NUMPY = {
 }
 
 
+#: ggml's GGML_MAX_DIMS: a tensor with more dimensions is a corrupt header
+_MAX_DIMS = 4
+
+
+class GGUFError(ReportxError):
+    """A file that is not a readable GGUF. ``reason`` says why without the path, for callers that add their own
+    context (which option named the file)."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class GGUFValue:
     """One metadata value as stored: ``value`` is a Python scalar, ``bytes`` for a string, or a list for an array
@@ -61,7 +77,8 @@ class GGUFValue:
     sub_type: GGUFValueType | None = None
 
     def text(self) -> str:
-        return self.value.decode("utf-8") if isinstance(self.value, bytes) else str(self.value)
+        # "replace": a corrupt file's metadata must read as something, not raise (the bytes stay in ``value``)
+        return self.value.decode("utf-8", "replace") if isinstance(self.value, bytes) else str(self.value)
 
 
 @dataclass(frozen=True)
@@ -114,11 +131,17 @@ class _Stream:
     def __init__(self, fh: BinaryIO, path: Path) -> None:
         self.fh = fh
         self.path = path
+        self.size = os.fstat(fh.fileno()).st_size
+        self.pos = fh.tell()  # kept here: fh.tell() on every read doubles the time to read a 262k-token vocabulary
 
     def read(self, n: int) -> bytes:
+        # a corrupt length must not become a huge allocation: nothing past the end of the file can be read anyway
+        if n > self.size - self.pos:
+            raise GGUFError(self.path, "truncated GGUF header")
         data = self.fh.read(n)
         if len(data) != n:
-            raise ReportxError(f"{self.path}: truncated GGUF header")
+            raise GGUFError(self.path, "truncated GGUF header")
+        self.pos += n
         return data
 
     def unpack(self, fmt: str, size: int) -> Any:
@@ -127,7 +150,7 @@ class _Stream:
     def string(self) -> bytes:
         n = self.unpack("<Q", 8)
         if n > 1 << 30:
-            raise ReportxError(f"{self.path}: corrupt GGUF header (string of {n} bytes)")
+            raise GGUFError(self.path, f"corrupt GGUF header (string of {n} bytes)")
         return self.read(n)
 
 
@@ -147,43 +170,59 @@ def _read_value(s: _Stream, vtype: GGUFValueType, keep: bool) -> GGUFValue | Non
                 return None
             return GGUFValue(vtype, np.frombuffer(raw, dtype=_NUMPY[sub]).tolist(), sub)
         if sub == GGUFValueType.STRING:
+            if 8 * n > s.size - s.pos:  # each string has an 8-byte length: a corrupt count, not a long loop
+                raise GGUFError(s.path, "truncated GGUF header")
             items = [s.string() for _ in range(n)]
             return GGUFValue(vtype, items, sub) if keep else None
-        raise ReportxError(f"{s.path}: nested GGUF arrays are not supported")
-    raise ReportxError(f"{s.path}: unknown GGUF value type {int(vtype)}")
+        raise GGUFError(s.path, "nested GGUF arrays are not supported")
+    raise GGUFError(s.path, f"unknown GGUF value type {int(vtype)}")
 
 
 def read_gguf_header(path: str | Path, keep: Callable[[str], bool] | None = None) -> GGUFHeader:
     """Parse a GGUF file's metadata and tensor table. ``keep(key)`` selects which array values to keep (all
-    scalars are kept; skipped arrays are still read past)."""
+    scalars are kept; skipped arrays are still read past). Raises :class:`GGUFError` (a ``ReportxError``) for a
+    file that is missing, not GGUF, or whose header is truncated or corrupt."""
     path = Path(path)
     if not path.is_file():
-        raise ReportxError(f"GGUF file not found: {path}")
-    with path.open("rb") as fh:
-        s = _Stream(fh, path)
-        if fh.read(4) != GGUF_MAGIC:
-            raise ReportxError(f"{path} is not a GGUF file")
-        version = s.unpack("<I", 4)
-        if version < 2:
-            raise ReportxError(f"{path}: GGUF version {version} is too old")
-        n_tensors = s.unpack("<Q", 8)
-        n_kv = s.unpack("<Q", 8)
-        header = GGUFHeader(path=path, version=version)
-        for _ in range(n_kv):
-            key = s.string().decode("utf-8")
-            vtype = GGUFValueType(s.unpack("<I", 4))
-            value = _read_value(s, vtype, keep is None or keep(key))
-            if value is not None:
-                header.metadata[key] = value
-        for _ in range(n_tensors):
-            name = s.string().decode("utf-8")
-            n_dims = s.unpack("<I", 4)
-            shape = tuple(s.unpack("<Q", 8) for _ in range(n_dims))
-            ggml_type = s.unpack("<I", 4)
-            offset = s.unpack("<Q", 8)
-            header.tensors[name] = GGUFTensorInfo(name, shape, ggml_type, offset)
-        alignment = header.get("general.alignment", 32)
-        header.data_start = -(-fh.tell() // alignment) * alignment
+        raise GGUFError(path, "GGUF file not found")
+    try:
+        with path.open("rb") as fh:
+            return _parse_header(_Stream(fh, path), keep)
+    except (ValueError, struct.error) as exc:  # an unknown enum value, a key that is not UTF-8: a corrupt file
+        raise GGUFError(path, f"corrupt GGUF header ({exc})") from None
+
+
+def _parse_header(s: _Stream, keep: Callable[[str], bool] | None) -> GGUFHeader:
+    path = s.path
+    if s.size == 0:
+        raise GGUFError(path, "the file is empty")
+    if s.size < len(GGUF_MAGIC) or s.read(len(GGUF_MAGIC)) != GGUF_MAGIC:
+        raise GGUFError(path, "not a GGUF file (no GGUF magic at its start)")
+    version = s.unpack("<I", 4)
+    if version < 2:
+        raise GGUFError(path, f"GGUF version {version} is too old")
+    n_tensors = s.unpack("<Q", 8)
+    n_kv = s.unpack("<Q", 8)
+    header = GGUFHeader(path=path, version=version)
+    for _ in range(n_kv):
+        key = s.string().decode("utf-8")
+        vtype = GGUFValueType(s.unpack("<I", 4))
+        value = _read_value(s, vtype, keep is None or keep(key))
+        if value is not None:
+            header.metadata[key] = value
+    for _ in range(n_tensors):
+        name = s.string().decode("utf-8")
+        n_dims = s.unpack("<I", 4)
+        if n_dims > _MAX_DIMS:
+            raise GGUFError(path, f"corrupt GGUF header (tensor {name!r} has {n_dims} dimensions)")
+        shape = tuple(s.unpack("<Q", 8) for _ in range(n_dims))
+        ggml_type = s.unpack("<I", 4)
+        offset = s.unpack("<Q", 8)
+        header.tensors[name] = GGUFTensorInfo(name, shape, ggml_type, offset)
+    alignment = header.get("general.alignment", 32)
+    if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        raise GGUFError(path, f"corrupt GGUF header (general.alignment {alignment!r} is not a power of two)")
+    header.data_start = -(-s.pos // alignment) * alignment
     return header
 
 
@@ -222,3 +261,126 @@ def atomic_gguf_writer(out_path: Path, arch: str):
         os.replace(tmp, out_path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# Checking files before llama.cpp reads them ---------------------------------------------------------------------
+#
+# llama.cpp trusts a GGUF LoRA adapter: an empty or text file, a truncated adapter or a model given as adapter end
+# the process with a segmentation fault (exit 139, nothing on stderr). These checks read headers only, with
+# read_gguf_header rather than gguf.GGUFReader: GGUFReader builds a numpy view per array element (26 s for the
+# default base's 262k-token vocabulary on a busy 2-core machine, where read_gguf_header takes 0.45 s), and on a
+# corrupt array count past the end of the file it loops on empty views instead of failing.
+
+_LORA_SUFFIXES = (".lora_a", ".lora_b")
+_BLOCK = re.compile(r"^blk\.(\d+)\.")
+
+
+def _tensor_nbytes(info: GGUFTensorInfo) -> int:
+    """Bytes of a tensor's data, from ggml's block sizes; ``ValueError`` for a type or shape ggml cannot hold."""
+    qtype = GGMLQuantizationType(info.ggml_type)  # ValueError for an unknown type
+    if qtype not in GGML_QUANT_SIZES:
+        raise ValueError(f"tensor {info.name} has ggml type {qtype.name}, which has no size")
+    block, type_size = GGML_QUANT_SIZES[qtype]
+    if info.shape and info.shape[0] % block:
+        raise ValueError(f"tensor {info.name}'s rows ({info.shape[0]}) do not split into {qtype.name} blocks of {block}")
+    return math.prod(info.shape) // block * type_size
+
+
+def check_tensor_data(header: GGUFHeader) -> None:
+    """Raise :class:`GGUFError` unless every tensor's data lies inside the file (a truncated download or copy
+    has a whole header and too little data) and has a known ggml type."""
+    size = header.path.stat().st_size
+    for info in header.tensors.values():
+        try:
+            end = header.data_start + info.offset + _tensor_nbytes(info)
+        except ValueError as exc:
+            raise GGUFError(header.path, str(exc)) from None
+        if end > size:
+            raise GGUFError(header.path, f"truncated: tensor {info.name}'s data ends at byte {end}, the file has {size}")
+
+
+def check_model_gguf(path: str | Path, label: str = "--model") -> GGUFHeader:
+    """The header of a model GGUF about to be loaded, or ``ReportxError`` in one line naming ``label``: not GGUF,
+    an unreadable or truncated header, tensor data past the end of the file, or a LoRA adapter."""
+    try:
+        header = read_gguf_header(path, keep=lambda key: False)
+        check_tensor_data(header)
+    except GGUFError as exc:
+        raise ReportxError(f"{label} {path} is not a usable GGUF model: {exc.reason}") from None
+    if header.get(Keys.General.TYPE) == "adapter":
+        raise ReportxError(f"{label} {path} is a LoRA adapter, not a model (pass it as --adapter)")
+    return header
+
+
+def check_lora_adapter(adapter_path: str | Path, base: str | Path | GGUFHeader, label: str = "--adapter") -> GGUFHeader:
+    """Check that ``adapter_path`` is a GGUF LoRA adapter llama.cpp can apply to the model ``base`` (a path, or its
+    header from :func:`check_model_gguf`), and return the adapter's header.
+
+    Checked, from the headers only: GGUF magic and a readable header; ``general.type`` "adapter" and
+    ``adapter.type`` "lora"; the same ``general.architecture`` as the base; tensors in ``<base tensor>.lora_a`` /
+    ``.lora_b`` pairs, each naming a tensor of the base (``blk.N.*`` with N below the base's block count) with
+    shapes llama.cpp accepts (``a.ne[0]`` = the base's input dim, ``b.ne[1]`` = its output dim, ``a.ne[1]`` =
+    ``b.ne[0]``, the rank); and all tensor data inside the file. Raises ``ReportxError`` in one line.
+    """
+    base_header = base if isinstance(base, GGUFHeader) else read_gguf_header(base, keep=lambda key: False)
+    if not Path(adapter_path).is_file():
+        raise ReportxError(f"{label} file not found: {adapter_path}")
+    not_lora = f"{label} {adapter_path} is not a LoRA adapter GGUF"
+    try:
+        header = read_gguf_header(adapter_path, keep=lambda key: False)
+        check_tensor_data(header)
+    except GGUFError as exc:
+        raise ReportxError(f"{not_lora}: {exc.reason}") from None
+    kind, adapter_kind = header.get(Keys.General.TYPE), header.get(Keys.Adapter.TYPE)
+    if kind != "adapter":
+        hint = " (a model file?)" if kind in (None, "model") else ""
+        raise ReportxError(f"{not_lora}: general.type is {kind!r}, not 'adapter'{hint}")
+    if adapter_kind != "lora":
+        raise ReportxError(f"{not_lora}: adapter.type is {adapter_kind!r}, not 'lora'")
+    pairs = _lora_pairs(header, not_lora)
+    _check_lora_fits(header, pairs, base_header, f"{label} {adapter_path}")
+    return header
+
+
+def _lora_pairs(header: GGUFHeader, not_lora: str) -> dict[str, tuple[GGUFTensorInfo, GGUFTensorInfo]]:
+    """``{base tensor name: (lora_a, lora_b)}``; ``ReportxError`` for a tensor outside a complete 2-D pair."""
+    for name, info in header.tensors.items():
+        if not name.endswith(_LORA_SUFFIXES):
+            raise ReportxError(f"{not_lora}: tensor {name!r} is not a LoRA A/B tensor")
+        if len(info.shape) != 2:
+            raise ReportxError(f"{not_lora}: tensor {name!r} has shape {list(info.shape)}, not 2-D")
+    pairs: dict[str, tuple[GGUFTensorInfo, GGUFTensorInfo]] = {}
+    for name in header.tensors:
+        target, suffix = name[: -len(".lora_a")], name[-len(".lora_a"):]
+        other = target + (".lora_b" if suffix == ".lora_a" else ".lora_a")
+        if other not in header.tensors:
+            raise ReportxError(f"{not_lora}: {name} has no {other}")
+        pairs[target] = (header.tensors[target + ".lora_a"], header.tensors[target + ".lora_b"])
+    if not pairs:
+        raise ReportxError(f"{not_lora}: it holds no LoRA tensors")
+    return pairs
+
+
+def _check_lora_fits(
+    header: GGUFHeader, pairs: dict[str, tuple[GGUFTensorInfo, GGUFTensorInfo]], base: GGUFHeader, what: str
+) -> None:
+    """The adapter's architecture, blocks and shapes against the base's, as llama.cpp's adapter loader checks
+    them (a mismatch there is not always a clean error)."""
+    arch, base_arch = header.architecture, base.architecture
+    blocks = base.arch_get("block_count")
+    model = f"the model {base.path.name} is {base_arch}" + (f" with {blocks} blocks" if isinstance(blocks, int) else "")
+    if arch != base_arch:
+        raise ReportxError(f"{what} was made for {arch or 'no architecture'}, {model}")
+    used = [int(m.group(1)) for m in map(_BLOCK.match, pairs) if m]
+    if used and isinstance(blocks, int) and max(used) >= blocks:
+        raise ReportxError(f"{what} was made for {arch} with at least {max(used) + 1} blocks, {model}")
+    for target, (a, b) in pairs.items():
+        info = base.tensors.get(target)
+        if info is None:
+            raise ReportxError(f"{what} was made for another model: {model} and has no tensor {target}")
+        n_in, n_out = info.shape[0], info.shape[1] if len(info.shape) > 1 else 1
+        if (a.shape[0], b.shape[1]) != (n_in, n_out) or a.shape[1] != b.shape[0]:
+            raise ReportxError(
+                f"{what} was made for another model: its {target} maps {a.shape[0]} -> {b.shape[1]} features "
+                f"(lora_a {list(a.shape)}, lora_b {list(b.shape)}), the model's maps {n_in} -> {n_out}"
+            )

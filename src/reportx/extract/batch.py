@@ -2,11 +2,14 @@
 
 Order of work: discover and read every input (a missing path is a usage error before any model work), open
 the output and the errors file, drop inputs already in the output, and only then load the model, so that a
-finished batch re-runs in a fraction of a second.
+finished batch re-runs in a fraction of a second. Opening the output and the errors file locks them for the
+whole run (see :mod:`reportx.extract.outputs`); an output or errors file that is one of the inputs is refused.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +17,13 @@ from typing import BinaryIO, TextIO
 
 from reportx.errors import ReportxError
 from reportx.extract.inputs import InputItem, discover
-from reportx.extract.outputs import ErrorSink, default_errors_path, infer_format, open_sink
+from reportx.extract.outputs import ErrorSink, Sink, default_errors_path, infer_format, open_sink
+
+#: Upper bound of ``--threads``. llama.cpp aborts the whole process (and prints a gdb backtrace on stdout, the
+#: data stream) above ggml's GGML_MAX_N_THREADS, 512; 256 stays well below it and far above any useful count
+#: (past the machine's CPUs more threads only slow decoding down). A fixed bound, not one derived from this
+#: machine's CPUs, so that a command line valid on one machine is valid on another.
+MAX_THREADS = 256
 
 
 @dataclass
@@ -73,8 +82,8 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
         raise ReportxError(f"--shots must be 0 or more, got {opts.shots}")
     if opts.n_ctx < 256:
         raise ReportxError(f"--n-ctx must be at least 256, got {opts.n_ctx}")
-    if opts.threads is not None and opts.threads < 1:
-        raise ReportxError(f"--threads must be at least 1, got {opts.threads}")
+    if opts.threads is not None and not 1 <= opts.threads <= MAX_THREADS:
+        raise ReportxError(f"--threads must be between 1 and {MAX_THREADS}, got {opts.threads}")
     for label, path in (("--model", opts.model), ("--adapter", opts.adapter)):
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
@@ -84,28 +93,81 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     errors_path = Path(opts.errors) if opts.errors else default_errors_path(opts.output)
     if opts.output not in (None, "-") and errors_path.resolve() == Path(opts.output).resolve():
         raise ReportxError("--errors must be another file than the output")
+    # Before anything opens the output: appending to (or --overwrite deleting) an input is never meant.
+    _refuse_inputs_as_outputs(opts.inputs, items, [("output", opts.output), ("errors file", str(errors_path))])
 
     summary = BatchSummary(total=len(items), errors_path=errors_path)
     sink = open_sink(opts.output, fmt, schema, overwrite=opts.overwrite, stream=stdout)
-    error_sink = ErrorSink(errors_path, overwrite=opts.overwrite)
+    error_sink: ErrorSink | None = None
     try:
-        todo = [it for it in items if (it.source, it.sha256) not in sink.keys]
+        error_sink = ErrorSink(errors_path, overwrite=opts.overwrite)
+        # An input already in the output, or given twice in this run (same source, same text), is done once.
+        done = set(sink.keys)
+        todo = []
+        for it in items:
+            if (it.source, it.sha256) not in done:
+                todo.append(it)
+                done.add((it.source, it.sha256))
         summary.skipped = len(items) - len(todo)
         if todo:
             _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor)
     finally:
-        sink.close()
-        error_sink.close(succeeded=sink.keys)
+        _close_sinks(sink, error_sink)
     if not opts.quiet:
         where = "stdout" if opts.output in (None, "-") else opts.output
         parts = [f"extracted {summary.extracted}", f"failed {summary.failed}"]
         if summary.skipped:
-            parts.append(f"skipped {summary.skipped} already in the output")
+            parts.append(f"skipped {summary.skipped} already in the output or given twice")
         line = f"reportx: {', '.join(parts)} of {summary.total} report{'s' if summary.total != 1 else ''} -> {where}"
         if summary.failed:
             line += f"; errors in {errors_path}"
         print(line, file=err)
     return summary
+
+
+def _close_sinks(sink: Sink, error_sink: ErrorSink | None) -> None:
+    """Close both files and release both locks, even when closing the first one fails (a full disk): a
+    long-lived process running several batches must not keep a lock of a failed one."""
+    try:
+        sink.close()
+    finally:
+        if error_sink is not None:
+            error_sink.close(succeeded=sink.keys)
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """(device, inode) of an existing regular file, else None: what ``os.path.samefile`` compares."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _refuse_inputs_as_outputs(inputs: list[str], items: list[InputItem], outputs: list[tuple[str, str | None]]) -> None:
+    """Raise ``ReportxError`` when the output or the errors file is one of the input files (by inode, so
+    through symlinks, hard links and other spellings too), given directly or found in a given folder."""
+    targets = {(label, path): _file_id(path) for label, path in outputs if path not in (None, "-")}
+    targets = {key: fid for key, fid in targets.items() if fid is not None}
+    if not targets:
+        return  # a file that does not exist yet cannot have been read as an input
+    # An item's source is its file's path, or "PATH:LINE" for a line of a JSONL file.
+    candidates = {name for name in inputs if name != "-"}
+    for item in items:
+        candidates.add(item.source)
+        candidates.add(item.source.rpartition(":")[0])
+    candidates.discard("")
+    candidates.discard("-")
+    inputs_by_id: dict[tuple[int, int], str] = {}
+    for name in sorted(candidates):
+        fid = _file_id(name)
+        if fid is not None:
+            inputs_by_id.setdefault(fid, name)
+    for (label, path), fid in targets.items():
+        if fid in inputs_by_id:
+            name = inputs_by_id[fid]
+            same = f" ({name})" if name != path else ""
+            raise ReportxError(f"the {label} {path} is also an input{same}: write it to another file")
 
 
 def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=None) -> None:
@@ -137,6 +199,8 @@ def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=N
                 result = extractor.extract_item(item)
             else:
                 result = _input_error(item, opts, schema)
+            if item.notes:  # how the input was read (bytes replaced in decoding) goes into the record's _meta
+                result.input_notes = list(item.notes)
             if result.ok:
                 sink.write(result)
                 summary.extracted += 1

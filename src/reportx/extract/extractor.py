@@ -57,6 +57,7 @@ class ExtractionResult:
     evaluated_tokens: int = 0  # prompt tokens actually evaluated (the rest came from the prefix cache)
     forced_tokens: int = 0  # tokens written by the constrainer rather than chosen by the model
     generations: list[Generation] = field(default_factory=list, repr=False)  # each attempt's decoding
+    input_notes: list[str] = field(default_factory=list)  # how the input was read, e.g. bytes replaced
 
     @property
     def ok(self) -> bool:
@@ -64,8 +65,11 @@ class ExtractionResult:
 
     @property
     def meta(self) -> dict[str, Any]:
-        """The provenance every output record carries (JSONL ``_meta``, CSV / SQLite columns)."""
-        return {
+        """The provenance every output record carries (JSONL ``_meta``, CSV / SQLite columns).
+
+        ``input_notes`` is there only when the input has notes, so that other records stay as they were.
+        """
+        meta = {
             "source": self.source,
             "sha256": self.sha256,
             "model": self.model,
@@ -77,6 +81,9 @@ class ExtractionResult:
             "completion_tokens": self.completion_tokens,
             "seconds": round(self.seconds, 3),
         }
+        if self.input_notes:
+            meta["input_notes"] = list(self.input_notes)
+        return meta
 
     def to_record(self) -> dict[str, Any]:
         """The output line: the record's keys in schema order, then ``_meta``."""
@@ -339,6 +346,8 @@ class Extractor:
             data = loads_lenient(gen.text)
         except ValueError as exc:
             return None, f"not JSON: {exc}"
+        except RecursionError:  # json's decoder recurses once per nesting level
+            return None, "not JSON: nested too deeply"
         try:
             return self.schema.validate(data), None
         except RecordInvalid as exc:
@@ -352,8 +361,10 @@ class Extractor:
             result = self._result(item.source, item.sha256)
             result.constrained = False
             result.error = item.error or "no text"
-            return result
-        return self.extract(item.text, source=item.source)
+        else:
+            result = self.extract(item.text, source=item.source)
+        result.input_notes = list(item.notes)
+        return result
 
     def extract_many(self, items: Iterable[str | tuple[str, str] | InputItem]) -> Iterator[ExtractionResult]:
         """Extract reports lazily, in order: texts, (source, text) pairs or :class:`InputItem` objects."""

@@ -12,11 +12,22 @@ blockers rows) is one transaction, which SQLite's journal makes all-or-nothing.
 Error records go to their own JSONL file (``--errors``, by default beside the output), created only when
 the first error occurs; inputs that fail are retried by a re-run, and their stale error lines are dropped
 once they succeed.
+
+One run at a time: a sink takes an exclusive ``flock`` on ``OUTPUT.lock`` beside its file (the errors file
+too, on ``ERRORS.lock``) before it reads the keys already there, and holds it until closed; a second run on
+the same file stops with "in use by another reportx run (pid N)" instead of writing the same records again.
+The lock file holds the owner's pid and is removed on close. Resume (reading back, cutting a partial tail)
+applies to regular files only: a pipe, FIFO or device such as ``/dev/stdout`` is only written to.
+
+CSV cells are escaped against formula injection (OWASP): a text cell starting with ``=``, ``+``, ``-``, ``@``,
+tab or carriage return, or with ``'`` itself, gets a leading ``'``; numbers are written as numbers. Failures
+to write (a full disk) raise ``ReportxError``, one line for the CLI.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -28,6 +39,11 @@ from typing import Any, TextIO
 from reportx.errors import ReportxError
 from reportx.extract.extractor import ExtractionResult
 from reportx.schema import ReportSchema
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; concurrent runs are not guarded there
+    fcntl = None  # type: ignore[assignment]
 
 FORMATS = ("jsonl", "csv", "sqlite")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".db": "sqlite",
@@ -56,11 +72,111 @@ def infer_format(output: str | None, fmt: str | None) -> str:
 
 
 def default_errors_path(output: str | None) -> Path:
-    """``out.jsonl`` -> ``out.errors.jsonl`` beside it; for stdout, ``reportx-errors.jsonl`` in the current folder."""
-    if output in (None, "-"):
+    """``out.jsonl`` -> ``out.errors.jsonl`` beside it; for stdout, ``reportx-errors.jsonl`` in the current folder.
+
+    An output that exists but is not a regular file (``/dev/stdout``, a FIFO) counts as stdout: its folder is
+    no place for an errors file (``/dev/stdout.errors.jsonl``)."""
+    if output in (None, "-") or _is_special(Path(output)):
         return Path("reportx-errors.jsonl")
     path = Path(output)
     return path.with_name(path.stem + ".errors.jsonl")
+
+
+def _is_special(path: Path) -> bool:
+    """True for an existing path that is not a regular file (a pipe, FIFO, socket or device)."""
+    return path.exists() and not path.is_file()
+
+
+def _write_failed(path: Path | None, exc: OSError) -> ReportxError:
+    """A write error (full disk, file size limit, closed pipe) as the one-line error the CLI prints."""
+    return ReportxError(f"cannot write to {path if path is not None else 'stdout'}: {exc.strerror or exc}")
+
+
+class OutputLock:
+    """An exclusive ``flock`` on ``TARGET.lock``, which holds the owner's pid; see :func:`lock_output`."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Remove the lock file and let go of the lock (idempotent)."""
+        if self._fd is None:
+            return
+        try:
+            # Unlinked while still held: a run that opened the old file sees, once it gets the lock, that the
+            # path no longer names it and starts over (see lock_output), so no two runs ever hold "the" lock.
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+
+def lock_output(target: Path) -> OutputLock | None:
+    """Take the lock that makes ``target`` one run's, before anything reads or writes it.
+
+    Raises ``ReportxError`` naming the holder's pid when another run (or another sink in this process: flock
+    locks belong to open files) holds it. None where there is nothing to guard: no ``fcntl`` (Windows), a
+    target that is not a regular file (``/dev/stdout``, a FIFO), or a folder where no lock file can be made
+    (then no run can write there either).
+    """
+    if fcntl is None or _is_special(target):
+        return None
+    real = target.resolve()  # one lock for every spelling of the path, symlinks included
+    path = real.with_name(real.name + ".lock")
+    for _ in range(100):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                return None
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = _read_pid(fd)
+            os.close(fd)
+            raise ReportxError(f"{target} is in use by another reportx run (pid {owner})") from None
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP):  # a file system without flock: cannot guard
+                return None
+            raise
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            held, now = os.fstat(fd), os.stat(path)
+            same = (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+        except FileNotFoundError:
+            same = False
+        if not same:  # the previous owner removed this lock file between our open and our flock
+            os.close(fd)
+            continue
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:  # a full disk: the pid is only for the message, the flock is the lock
+            pass
+        return OutputLock(path, fd)
+    raise ReportxError(f"cannot lock {target}: its lock file {path} keeps changing")  # pragma: no cover
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:  # pragma: no cover
+        text = ""
+    return text if text.isdigit() else "unknown"
+
+
+def _utf8_safe(text: str) -> str:
+    """``text`` with each lone surrogate (a model's ``"\\ud800"`` JSON escape) as the six characters ``\\ud800``:
+    UTF-8 cannot encode one. Inside a JSON string that is the JSON escape itself, so a JSON line reads back the same
+    (a high and a low surrogate in a row read back as the one character they encode)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _fsync(fh) -> None:
@@ -103,12 +219,18 @@ class Sink:
 
     def __init__(self) -> None:
         self.keys: set[Key] = set()
+        self._lock: OutputLock | None = None
 
     def write(self, result: ExtractionResult) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def close(self) -> None:
-        pass
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self):
         return self
@@ -124,31 +246,54 @@ class JsonlSink(Sink):
     def __init__(self, path: Path | None, overwrite: bool = False, stream: TextIO | None = None) -> None:
         super().__init__()
         self.path = path
+        self._failed = False
         if path is None:
             self._fh = stream or sys.stdout
             self._own = False
             return
-        if overwrite and path.exists():
-            path.unlink()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            _cut_partial_tail(path)
-            self.keys = _jsonl_keys(path, meta=True)
-        self._fh = path.open("a", encoding="utf-8", newline="\n")
+        self._lock = lock_output(path)
+        try:
+            if overwrite and path.is_file():
+                path.unlink()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_file():  # not a pipe or device: reading /dev/stdout would wait on itself forever
+                _cut_partial_tail(path)
+                self.keys = _jsonl_keys(path, meta=True)
+            self._fh = path.open("a", encoding="utf-8", newline="\n")
+        except BaseException:
+            self._unlock()
+            raise
         self._own = True
 
     def write(self, result: ExtractionResult) -> None:
-        line = json.dumps(result.to_record(), ensure_ascii=False) + "\n"
-        self._fh.write(line)
-        if self._own:
-            _fsync(self._fh)
-        else:
-            self._fh.flush()
+        line = _utf8_safe(json.dumps(result.to_record(), ensure_ascii=False)) + "\n"
+        try:
+            self._fh.write(line)
+            if self._own:
+                _fsync(self._fh)
+            else:
+                self._fh.flush()
+        except OSError as exc:
+            self._failed = True
+            raise _write_failed(self.path, exc) from None
         self.keys.add((result.source or "", result.sha256))
 
     def close(self) -> None:
-        if self._own:
-            self._fh.close()
+        try:
+            if self._own:
+                _close_quietly(self._fh, self.path, self._failed)
+        finally:
+            self._unlock()
+
+
+def _close_quietly(fh, path: Path | None, failed: bool) -> None:
+    """Close a file; after a failed write, closing flushes the same unwritable bytes again: that error is
+    already reported, so it is not raised a second time."""
+    try:
+        fh.close()
+    except OSError as exc:
+        if not failed:
+            raise _write_failed(path, exc) from None
 
 
 def _jsonl_keys(path: Path, meta: bool) -> set[Key]:
@@ -159,7 +304,7 @@ def _jsonl_keys(path: Path, meta: bool) -> set[Key]:
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # a line nested too deeply is no record of ours
                 continue
             if not isinstance(obj, dict):
                 continue
@@ -247,66 +392,121 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP CSV injection), plus ``'``
+#: itself, so that escaping stays reversible: unescaping drops exactly one leading ``'``.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_escape(value: Any) -> Any:
+    """A CSV cell safe to open in a spreadsheet: text starting with a formula character gets a leading ``'``.
+
+    Only ``str`` cells are touched: numbers (``-3.5``) stay numbers, which can carry no formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_unescape(cell: str) -> str:
+    """The text :func:`csv_escape` was given (what resume compares ``source`` with)."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 class CsvSink(Sink):
     """One row per report. An array of objects (blockers) becomes its exact JSON, a count, and one column per
     item key with the values joined by ``"; "`` (empty for null): ``blockers_today_ticket_id`` = ``9812; SEC-27``.
-    Provenance columns follow the record's."""
+    Provenance columns follow the record's.
+
+    Every text cell (record fields, joined columns, provenance, header) is escaped against formula injection
+    by the OWASP rule: one starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (or ``'``, to keep
+    the escape reversible) gets a leading ``'``, so a source named ``=1+1.txt`` is written ``'=1+1.txt``.
+    Numbers, and joined lists of numbers only, are written as they are (``-3.5`` stays a number)."""
 
     def __init__(self, path: Path, schema: ReportSchema, overwrite: bool = False) -> None:
         super().__init__()
         self.path = path
+        self._failed = False
         self.columns = _flat_columns(schema)
         names = [c[0] for c in self.columns]
         self.meta_names = _meta_names(set(names))
         self.header = names + [self.meta_names[m] for m in META_COLUMNS]
-        if overwrite and path.exists():
+        self._lock = lock_output(path)
+        try:
+            self._open(overwrite)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _open(self, overwrite: bool) -> None:
+        path = self.path
+        if overwrite and path.is_file():
             path.unlink()
         path.parent.mkdir(parents=True, exist_ok=True)
-        new = not path.exists() or path.stat().st_size == 0
+        # Only a regular file is read back: a pipe or device (/dev/stdout) is written to, never waited on.
+        new = not path.is_file() or path.stat().st_size == 0
+        header = [csv_escape(name) for name in self.header]
         if not new:
             _cut_partial_tail(path)
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 rows = list(csv.reader(fh))
-            if rows and rows[0] != self.header:
+            if rows and rows[0] != header:
                 raise ReportxError(
                     f"{path} has other columns than this schema's: use --overwrite or another output file"
                 )
             src, sha = self.header.index(self.meta_names["source"]), self.header.index(self.meta_names["sha256"])
             for row in rows[1:]:
                 if len(row) == len(self.header):
-                    self.keys.add((row[src], row[sha]))
+                    self.keys.add((csv_unescape(row[src]), row[sha]))
             new = not rows
         self._fh = path.open("a", encoding="utf-8", newline="")
         if new:
-            self._write_row(self.header)
+            self._write_row(header)
 
     def _write_row(self, row: list[Any]) -> None:
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(row)
-        self._fh.write(buf.getvalue())
-        _fsync(self._fh)
+        # csv quotes a cell holding a character of the line terminator, so "\r\n" makes it quote a bare "\r"
+        # too (which "\n" would leave bare, splitting the row for readers); the row still ends in "\n".
+        csv.writer(buf, lineterminator="\r\n").writerow(row)
+        line = _utf8_safe(buf.getvalue()[:-2]) + "\n"
+        try:
+            self._fh.write(line)
+            _fsync(self._fh)
+        except OSError as exc:
+            self._failed = True
+            raise _write_failed(self.path, exc) from None
 
     def write(self, result: ExtractionResult) -> None:
         record = result.record or {}
         row: list[Any] = []
         for name, kind, detail in self.columns:
+            value = record.get(name)
             if kind == "scalar":
-                row.append(_cell(record.get(name)))
+                row.append(csv_escape(_cell(value)))
             elif kind == "json":
-                row.append(json.dumps(record.get(name), ensure_ascii=False))
+                # A number in a composite field is written as the number (the same text json.dumps gives).
+                row.append(value if _is_number(value) else csv_escape(json.dumps(value, ensure_ascii=False)))
             elif kind == "count":
                 row.append(len(record.get(detail) or []))
             else:
                 field, sub = detail
-                items = record.get(field) or []
-                row.append("; ".join("" if it.get(sub) is None else str(_cell(it.get(sub))) for it in items))
+                values = [it.get(sub) for it in record.get(field) or []]
+                joined = "; ".join("" if v is None else str(_cell(v)) for v in values)
+                # Digits, signs and "; " alone cannot make a formula: a list of numbers stays readable as such.
+                numbers_only = all(v is None or _is_number(v) for v in values)
+                row.append(joined if numbers_only else csv_escape(joined))
         meta = result.meta
-        row += [_cell(meta[m]) for m in META_COLUMNS]
+        row += [csv_escape(_cell(meta[m])) for m in META_COLUMNS]
         self._write_row(row)
         self.keys.add((result.source or "", result.sha256))
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            _close_quietly(self._fh, self.path, self._failed)
+        finally:
+            self._unlock()
 
 
 def _sql_ident(name: str) -> str:
@@ -326,8 +526,8 @@ def _sql_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        return _utf8_safe(json.dumps(value, ensure_ascii=False))
+    return _utf8_safe(value) if isinstance(value, str) else value
 
 
 class SqliteSink(Sink):
@@ -338,6 +538,18 @@ class SqliteSink(Sink):
     def __init__(self, path: Path, schema: ReportSchema, overwrite: bool = False) -> None:
         super().__init__()
         self.path = path
+        if _is_special(path):
+            raise ReportxError(f"{path} is not a regular file: a SQLite output needs one")
+        # The lock (OUTPUT.lock: SQLite's own locks last one transaction, not one run) comes before the keys.
+        self._lock = lock_output(path)
+        try:
+            self._open(schema, overwrite)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _open(self, schema: ReportSchema, overwrite: bool) -> None:
+        path = self.path
         if overwrite and path.exists():
             path.unlink()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -392,10 +604,10 @@ class SqliteSink(Sink):
         meta = result.meta
         names = [f for f, _ in self.fields] + [self.meta_names[m] for m in META_COLUMNS] + ["record_json"]
         values = [_sql_value(record.get(f)) for f, _ in self.fields] + [_sql_value(meta[m]) for m in META_COLUMNS]
-        values.append(json.dumps(record, ensure_ascii=False))
+        values.append(_utf8_safe(json.dumps(record, ensure_ascii=False)))
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("BEGIN IMMEDIATE")
             cur = conn.execute(
                 f"INSERT INTO reports ({', '.join(map(_sql_ident, names))}) VALUES ({', '.join('?' * len(names))})",
                 values,
@@ -411,60 +623,99 @@ class SqliteSink(Sink):
                         vals,
                     )
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if conn.in_transaction:  # SQLite may already have rolled back (a full disk)
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if isinstance(exc, sqlite3.Error):  # "database or disk is full", "disk I/O error"
+                raise ReportxError(f"cannot write to {self.path}: {exc}") from None
             raise
         self.keys.add((result.source or "", result.sha256))
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.conn.close()
+        finally:
+            self._unlock()
 
 
 class ErrorSink:
-    """Error records as JSONL: created on the first error, one complete line each, no duplicate (source, sha256)."""
+    """Error records as JSONL: created on the first error, one complete line each, no duplicate (source, sha256).
+
+    Locked like the outputs (``ERRORS.lock``, from opening to :meth:`close`): two runs may share an errors file
+    only one after the other, since closing rewrites it."""
 
     def __init__(self, path: Path, overwrite: bool = False) -> None:
         self.path = path
         self.count = 0
-        if overwrite and path.exists():
-            path.unlink()
-        self.keys: set[Key] = set()
-        if path.exists():
-            _cut_partial_tail(path)
-            self.keys = _jsonl_keys(path, meta=False)
+        self._failed = False
         self._fh = None
+        self._lock = lock_output(path)
+        try:
+            if overwrite and path.is_file():
+                path.unlink()
+            self.keys: set[Key] = set()
+            if path.is_file():  # never read a pipe or device (--errors /dev/stderr)
+                _cut_partial_tail(path)
+                self.keys = _jsonl_keys(path, meta=False)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def write(self, result: ExtractionResult) -> None:
+        """Append ``result``'s error line, unless an earlier run already wrote one for the same input."""
         self.count += 1
         key = (result.source or "", result.sha256)
         if key in self.keys:
             return  # the same input failed in an earlier run: its line is already there
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("a", encoding="utf-8", newline="\n")
-        self._fh.write(json.dumps(result.to_error(), ensure_ascii=False) + "\n")
-        _fsync(self._fh)
+        try:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self.path.open("a", encoding="utf-8", newline="\n")
+            self._fh.write(_utf8_safe(json.dumps(result.to_error(), ensure_ascii=False)) + "\n")
+            _fsync(self._fh)
+        except OSError as exc:
+            self._failed = True
+            raise _write_failed(self.path, exc) from None
         self.keys.add(key)
 
     def close(self, succeeded: set[Key] | None = None) -> None:
         """Close; drop error lines of inputs that have since succeeded (``succeeded``: keys now in the output)."""
+        try:
+            self._close(succeeded)
+        finally:
+            self._unlock()
+
+    def _close(self, succeeded: set[Key] | None) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        if succeeded and self.path.exists() and self.keys & succeeded:
+            fh, self._fh = self._fh, None
+            _close_quietly(fh, self.path, self._failed)
+        # Only a regular file is rewritten: replacing /dev/stderr by a file would be wrong (and as root, possible).
+        if succeeded and self.path.is_file() and self.keys & succeeded:
             kept = []
             with self.path.open(encoding="utf-8") as fh:
                 for line in fh:
                     try:
                         obj = json.loads(line)
                         key = (obj.get("source") or "", obj.get("sha256"))
-                    except (json.JSONDecodeError, AttributeError):
+                    except (json.JSONDecodeError, AttributeError, RecursionError):
                         key = None
                     if key not in succeeded:
                         kept.append(line)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text("".join(kept), encoding="utf-8")
-            os.replace(tmp, self.path)
+            try:
+                tmp.write_text("".join(kept), encoding="utf-8")
+                os.replace(tmp, self.path)
+            except OSError as exc:  # a full disk: the old file stays whole, a re-run cleans it
+                tmp.unlink(missing_ok=True)
+                raise _write_failed(self.path, exc) from None
             if not kept:
                 self.path.unlink()
 

@@ -48,8 +48,11 @@ class ReportSchema:
             validator_cls.check_schema(schema)
         except jsonschema.SchemaError as exc:
             raise ReportxError(f"not a valid JSON Schema: {exc.message}") from None
+        except RecursionError:  # jsonschema recurses per subschema level
+            raise ReportxError("not a valid JSON Schema: nested too deeply") from None
         if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
             raise ReportxError('a report schema must be an object schema with "properties"')
+        check_refs(schema)
         return cls(name=name or schema.get("title", "UserSchema"), json_schema=schema, _validator=validator_cls(schema))
 
     @property
@@ -67,6 +70,10 @@ class ReportSchema:
                 data = json.loads(data)
             except json.JSONDecodeError as exc:
                 raise RecordInvalid(f"not JSON: {exc.msg} at position {exc.pos}") from None
+            except UnicodeDecodeError:  # bytes that are not UTF-8 (json.loads decodes bytes before parsing)
+                raise RecordInvalid("not JSON: not UTF-8 text") from None
+            except RecursionError:  # json's C decoder recurses per nesting level
+                raise RecordInvalid("not JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise RecordInvalid(f"expected a JSON object, got {type(data).__name__}")
         if self.model is not None:
@@ -77,7 +84,7 @@ class ReportSchema:
         errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             first = errors[0]
-            where = "/".join(str(p) for p in first.absolute_path) or "record"
+            where = "/".join(_path_part(p) for p in first.absolute_path) or "record"
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             raise RecordInvalid(f"{where}: {first.message}{more}")
         return {k: data[k] for k in self.keys if k in data} | {k: v for k, v in data.items() if k not in self.keys}
@@ -91,10 +98,61 @@ class ReportSchema:
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
+def check_refs(schema: dict[str, Any]) -> None:
+    """Resolve every ``$ref`` of a JSON Schema; raise ``ReportxError`` naming the first one that resolves to nothing.
+
+    ``check_schema`` only checks that a ``$ref`` is a string: a dangling one would otherwise surface when the
+    constrained decoder or an output sink follows it, after the model has loaded. ``referencing`` (what jsonschema
+    itself resolves with) walks the subschemas, so a property *named* "$ref" or a "$ref" key inside ``const`` /
+    ``enum`` / ``examples`` data is not taken for a reference, and ``$id`` scoping is honoured. Nothing is fetched:
+    a reference outside the schema (another file, a URL) resolves only to the JSON Schema metaschemas.
+    """
+    from jsonschema_specifications import REGISTRY as METASCHEMAS
+    from referencing import Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    # DRAFT202012 without "$schema": the dialect jsonschema.validators.validator_for picks by default
+    root = Resource.from_contents(schema, default_specification=DRAFT202012)
+    registry = METASCHEMAS.with_resource(root.id() or "", root)
+    pending = [(root, registry.resolver(base_uri=root.id() or ""))]
+    while pending:  # a stack, not recursion: a deeply nested schema must not hit the recursion limit
+        resource, resolver = pending.pop()
+        contents = resource.contents
+        ref = contents.get("$ref") if isinstance(contents, dict) else None
+        if isinstance(ref, str):
+            try:
+                resolver.lookup(ref)
+            except Unresolvable as exc:
+                raise ReportxError(f"the schema's $ref {ref!r} does not resolve: {_unresolvable_reason(exc)}") from None
+        for sub in resource.subresources():
+            pending.append((sub, resolver.in_subresource(sub)))
+
+
+def _unresolvable_reason(exc: Exception) -> str:
+    """Why a reference did not resolve, short: ``referencing``'s own messages quote the whole schema."""
+    from referencing.exceptions import NoSuchAnchor, PointerToNowhere
+
+    if isinstance(exc, PointerToNowhere):
+        return f"the schema has nothing at {exc.ref!r}"
+    if isinstance(exc, NoSuchAnchor):
+        return f"the schema has no anchor {exc.anchor!r}"
+    # a plain Unresolvable: the document itself is unknown (no registry entry, and nothing is retrieved)
+    return "it points outside the schema (another file or URL), which reportx does not fetch"
+
+
+def _path_part(part: Any) -> str:
+    """A key or index of a record path as written in a message: a key with a line break or another unprintable
+    character (a record's keys are any JSON strings) in its escaped ``repr``, so that the reason stays one line."""
+    if isinstance(part, str) and not part.isprintable():
+        return repr(part)
+    return str(part)
+
+
 def _one_line(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "record"
+        where = ".".join(_path_part(p) for p in err["loc"]) or "record"
         parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
 
@@ -127,6 +185,8 @@ def _load_json_schema(path: Path) -> ReportSchema:
         schema = json.loads(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ReportxError(f"schema file {path} is not JSON: {exc}") from None
+    except RecursionError:  # json's C decoder recurses per nesting level
+        raise ReportxError(f"schema file {path} is not JSON: nested too deeply") from None
     if not isinstance(schema, dict):
         raise ReportxError(f"schema file {path} must hold a JSON object")
     return ReportSchema.from_json_schema(schema, name=schema.get("title") or path.stem)

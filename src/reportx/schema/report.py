@@ -38,7 +38,7 @@ def _list_or_empty(value: object) -> object:
 
 
 Status = Annotated[Literal["Verde", "Amarillo", "Rojo"] | None, BeforeValidator(parse_status)]
-NonNegative = Annotated[float, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # finite: a 400-digit amount parses to inf, not JSON
 Euros = Annotated[NonNegative | None, BeforeValidator(parse_money), PlainSerializer(_number_out)]
 Hours = Annotated[NonNegative | None, BeforeValidator(parse_hours), PlainSerializer(_number_out)]
 TicketId = Annotated[Annotated[str, StringConstraints(pattern=TICKET_ID_PATTERN)] | None, BeforeValidator(parse_ticket_id)]

@@ -101,6 +101,12 @@ def synth_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the splits and stats.json into.")],
     n: Annotated[int, typer.Option("--n", help="Number of report/JSON pairs to generate (all splits together).")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed writes byte-identical files.")] = 0,
+    inject_share: Annotated[
+        float,
+        typer.Option("--inject-share", help="Share of training reports (0-1) that get a snippet trying to steer the "
+                     "record (injected instructions, fake prompt markup, pasted JSON), gold unchanged. Val, test "
+                     "and the other training reports stay as without it."),
+    ] = 0.0,
 ) -> None:
     """Generate synthetic report -> JSON training pairs (Spanish and English, many styles), split by template
     family into train / val / test, as instruction/input/output JSONL and chat-messages JSONL."""
@@ -108,9 +114,11 @@ def synth_cmd(
         raise ReportxError(f"--n must be a positive number of reports, got {n}")
     if out.exists() and not out.is_dir():
         raise ReportxError(f"--out {out} exists and is not a directory")
+    if not 0.0 <= inject_share <= 1.0:
+        raise ReportxError(f"--inject-share must be between 0 and 1, got {inject_share}")
     from reportx.synth import synthesize, write_dataset
 
-    stats = write_dataset(synthesize(n=n, seed=seed), out)
+    stats = write_dataset(synthesize(n=n, seed=seed, inject_share=inject_share), out)
     splits = ", ".join(f"{name} {count}" for name, count in stats["splits"].items())
     typer.echo(f"wrote {n} examples to {out} ({splits}); stats in {out / 'stats.json'}", err=True)
 
@@ -269,7 +277,8 @@ def extract_cmd(
         Optional[str],
         typer.Option("--output", "-o", help="Output file: .jsonl (one record per line, the default on stdout), "
                      ".csv (one row per report, blockers flattened) or .db (SQLite: reports + blockers tables). "
-                     "Re-running appends only reports not already in it.", show_default=False),
+                     "Re-running appends only reports not already in it. CSV text cells starting with = + - @ "
+                     "tab or CR get a leading ' (OWASP CSV injection); numbers stay numbers.", show_default=False),
     ] = None,
     fmt: Annotated[
         Optional[str],

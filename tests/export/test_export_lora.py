@@ -341,3 +341,38 @@ def test_default_f16_export_halves_the_size_and_keeps_values(tmp_path, write_ada
     assert sum(t.n_bytes for t in tensors16.values()) * 2 == sum(t.n_bytes for t in tensors32.values())
     with pytest.raises(ReportxError, match="f16 or f32"):
         _write_lora_gguf(adapter, tmp_path / "bad.gguf", "gemma3", dtype="q8")
+
+
+# Reading back (continued fine-tuning starts from an exported adapter) ------------------------------------------
+
+
+def test_read_lora_gguf_inverts_the_export_permutation_included(tmp_path, write_adapter):
+    from reportx.export.lora import read_lora_gguf
+
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    (hf / "config.json").write_text(json.dumps(
+        {"model_type": "llama", "num_attention_heads": 2, "num_key_value_heads": 1, "num_hidden_layers": 1, "hidden_size": 16}
+    ))
+    tensors = {Q: (rand(4, 16), rand(16, 4, seed=1)), K: (rand(4, 16, seed=2), rand(8, 4, seed=3)),
+               DOWN: (rand(4, 32, seed=4), rand(16, 4, seed=5))}
+    result = export_lora(write_adapter(tensors), tmp_path / "a.gguf", base=hf)
+    back = read_lora_gguf(result.path, n_head=2, n_head_kv=1)
+    assert back.architecture == "llama" and back.alpha == result.alpha
+    assert set(back.pairs) == {"layers.0.self_attn.q_proj", "layers.0.self_attn.k_proj", "layers.0.mlp.down_proj"}
+    for module, (a, b) in tensors.items():
+        got_a, got_b = back.pairs[module.removeprefix("model.")]
+        assert np.array_equal(got_a, a) and np.array_equal(got_b, b), module
+    with pytest.raises(ReportxError, match="head counts"):
+        read_lora_gguf(result.path)
+
+
+def test_read_lora_gguf_refuses_what_is_not_an_adapter(tmp_path):
+    from reportx.export.lora import read_lora_gguf
+
+    empty = tmp_path / "empty.gguf"
+    empty.write_bytes(b"")
+    with pytest.raises(ReportxError, match="cannot read"):
+        read_lora_gguf(empty)
+    with pytest.raises(ReportxError, match="not a GGUF LoRA adapter"):
+        read_lora_gguf(fake_base_gguf(tmp_path / "base.gguf"))

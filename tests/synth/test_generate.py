@@ -375,32 +375,46 @@ def test_upper_case_and_unaccented_families_write_names_as_shown(corpus):
 
 # Injected snippets (report text is data) ------------------------------------------------------------------------------
 
-def test_injections_only_in_train_and_leave_gold_and_other_reports_unchanged(corpus, monkeypatch):
-    from reportx.synth import generate
+def test_injections_only_in_train_and_leave_gold_and_other_reports_unchanged(corpus):
     from reportx.synth.injection import TRAIN_INJECTION_SHARE, TRAIN_KINDS
 
-    injected = [e for e in corpus if e.injection]
-    train = [e for e in corpus if e.split == "train"]
+    assert not any(e.injection for e in corpus)  # off by default: the data the bundled adapter was trained on
+    injected_run = synthesize(2000, 0, inject_share=TRAIN_INJECTION_SHARE)
+    injected = [e for e in injected_run if e.injection]
+    train = [e for e in injected_run if e.split == "train"]
     assert all(e.split == "train" for e in injected)
     assert abs(len(injected) / len(train) - TRAIN_INJECTION_SHARE) < 0.04
     assert {e.injection_kind for e in injected} == set(TRAIN_KINDS)
-    for e in injected:
-        assert e.injection in e.text and e.clean_text != e.text
-    # Without injections every report, and every other report's text, is the same: the draw has its own seed.
-    monkeypatch.setattr(generate, "TRAIN_INJECTION_SHARE", 0.0)
-    clean = synthesize(300, 0)
-    assert any(e.injection for e in corpus[:300])
-    for a, b in zip(clean, corpus[:300]):
+    # The draw has its own random source: every report's clean text, gold and split are as without injections.
+    for a, b in zip(corpus, injected_run):
         assert a.text == b.clean_text and a.gold == b.gold and a.split == b.split
+        assert b.text == a.text or (b.injection and b.injection in b.text)
 
 
-def test_held_out_injection_kinds_never_reach_training(corpus):
+def test_injected_rows_are_marked_and_feed_the_continue_set(tmp_path):
+    from reportx.synth.injection import write_continue_set
+
+    out = tmp_path / "data"
+    write_dataset(synthesize(300, 0, inject_share=0.3), out)
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    marked = [r for r in rows if "injection" in r]
+    assert marked and len(marked) < len(rows)
+    n = write_continue_set(str(out), str(tmp_path / "continue.jsonl"), clean_per_injected=0.5)
+    assert n == len(marked) + round(0.5 * len(marked))
+    plain = tmp_path / "plain"
+    write_dataset(synthesize(50, 0), plain)
+    with pytest.raises(ValueError, match="no injected"):
+        write_continue_set(str(plain), str(tmp_path / "none.jsonl"))
+
+
+def test_held_out_injection_kinds_never_reach_training():
     import random
 
-    from reportx.synth.injection import HELD_OUT_KINDS, TRAIN_KINDS, inject
+    from reportx.synth.injection import HELD_OUT_KINDS, TRAIN_INJECTION_SHARE, TRAIN_KINDS, inject
 
     assert not set(HELD_OUT_KINDS) & set(TRAIN_KINDS)
-    train_text = "\n".join(e.text for e in corpus if e.split == "train")
+    run = synthesize(2000, 0, inject_share=TRAIN_INJECTION_SHARE)
+    train_text = "\n".join(e.text for e in run if e.split == "train")
     for marker in ("SYSTEM OVERRIDE", "### SYSTEM", "```json", "</report>", "<!-- AI"):
         assert marker not in train_text
     rng = random.Random(3)

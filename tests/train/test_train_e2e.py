@@ -154,3 +154,25 @@ def test_lora_on_the_last_layers_only_exports_and_applies(tiny_base, labelled, t
     blocks = {t.name.split(".")[1] for t in GGUFReader(str(adapter_gguf)).tensors}
     assert blocks == {"4", "5"}
     _assert_llama_cpp_applies(adapter_gguf, tiny_base, run.adapter_dir)
+
+
+def test_training_continues_from_an_exported_adapter(trained_run, tiny_base, labelled, tmp_path):
+    from safetensors.numpy import load_file
+
+    from reportx.errors import ReportxError
+    from reportx.export import write_lora_gguf
+    from reportx.train import train
+
+    adapter_gguf = write_lora_gguf(trained_run.output_dir, tmp_path / "adapter.gguf", dtype="f32")
+    # A learning rate too small to move anything: the continued run's adapter is the exported one.
+    run = train(_config(tiny_base, labelled, tmp_path / "continued", init_adapter=adapter_gguf, max_steps=1,
+                        learning_rate=1e-12), show_progress=False)
+    want = load_file(str(trained_run.adapter_dir / "adapter_model.safetensors"))
+    got = load_file(str(run.adapter_dir / "adapter_model.safetensors"))
+    assert set(got) == set(want) and any(np.abs(w).max() > 1e-3 for k, w in want.items() if "lora_B" in k)
+    for key, value in want.items():
+        assert np.allclose(got[key], value, atol=1e-6), key
+    assert run.run_card["config"]["init_adapter"] == str(adapter_gguf)
+    with pytest.raises(ReportxError, match="rank 4"):
+        train(_config(tiny_base, labelled, tmp_path / "other-rank", init_adapter=adapter_gguf, lora_r=8),
+              show_progress=False)

@@ -398,3 +398,62 @@ def _write_adapter(out_path: Path, arch: str, alpha: float, tensors: list[tuple[
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(alpha))
         for tensor_name, array in tensors:
             writer.add_tensor(tensor_name, array)
+
+
+@dataclass
+class LoraWeights:
+    """A GGUF LoRA adapter read back in PEFT's terms: per HF module (``layers.N.self_attn.q_proj``) its ``A``
+    (r, in) and ``B`` (out, r) with llama.cpp's ``alpha / r`` scale, rope permutation undone where it was done."""
+
+    architecture: str
+    alpha: float
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def read_lora_gguf(path: str | Path, n_head: int | None = None, n_head_kv: int | None = None) -> LoraWeights:
+    """The inverse of :func:`write_lora_gguf`: so that training can continue from an exported adapter (the bundled
+    one ships only as GGUF). ``n_head`` / ``n_head_kv`` are needed for architectures whose q / k rows are
+    rope-permuted in GGUF (llama)."""
+    import gguf
+
+    from reportx.export.archs import rope_unpermute_rows
+
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as exc:  # noqa: BLE001 - gguf raises ValueError, struct errors, OSError for broken files
+        raise ReportxError(f"cannot read {path} as a GGUF LoRA adapter: {exc}") from None
+
+    def field_value(key: str) -> Any:
+        entry = reader.fields.get(key)
+        return entry.contents() if entry is not None else None
+
+    arch = field_value("general.architecture")
+    if field_value("general.type") != "adapter" or field_value("adapter.type") != "lora":
+        raise ReportxError(f"{path} is not a GGUF LoRA adapter (general.type / adapter.type)")
+    spec = ARCHITECTURES.get(str(arch))
+    if spec is None:
+        raise ReportxError(f"{path}: architecture {arch!r} is not one reportx knows ({', '.join(ARCHITECTURES)})")
+    alpha = float(field_value("adapter.lora.alpha") or 0.0)
+    linear_of = {gguf_name: hf for hf, gguf_name in spec.linears.items()}
+    halves: dict[str, dict[str, np.ndarray]] = {}
+    for tensor in reader.tensors:
+        match = re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight\.lora_([ab])", tensor.name)
+        if match is None or match[2] not in linear_of:
+            raise ReportxError(f"{path}: tensor {tensor.name} is not a LoRA pair of a {arch} decoder linear")
+        module = f"layers.{match[1]}.{linear_of[match[2]]}"
+        halves.setdefault(module, {})[match[3]] = np.array(tensor.data, dtype=np.float32)
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for module, ab in halves.items():
+        if set(ab) != {"a", "b"}:
+            raise ReportxError(f"{path}: {module} has only lora_{''.join(ab)}")
+        b = ab["b"]
+        linear = module.split(".", 2)[2]
+        if spec.rope_permute_qk and linear in ("self_attn.q_proj", "self_attn.k_proj"):
+            heads = n_head if linear == "self_attn.q_proj" else n_head_kv
+            if not heads:
+                raise ReportxError(f"reading a {arch} adapter needs the base model's head counts")
+            b = rope_unpermute_rows(b, int(heads))
+        pairs[module] = (ab["a"], b)
+    if not pairs:
+        raise ReportxError(f"{path} holds no LoRA weights")
+    return LoraWeights(architecture=str(arch), alpha=alpha, pairs=pairs)

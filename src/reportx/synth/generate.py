@@ -5,9 +5,9 @@ family uniformly among that language's families of that split: the family fixes 
 ``families.STYLE_SPLITS``), so the split shares hold whatever the number of families per split. Example ``i``
 of a seed uses its own ``random.Random`` seeded with a string (hashed with SHA-512 by ``random``, not with the
 salted ``hash()``), so the output is byte-identical across runs and ``synthesize(300, s)`` is a prefix of
-``synthesize(2000, s)``. A share of the training reports (``injection.TRAIN_INJECTION_SHARE``) gets a snippet
-that tries to steer the record (an injected instruction, fake prompt markup, pasted JSON) with the gold left
-as it was; the draw uses a random source of its own, so val, test and the other training reports are the
+``synthesize(2000, s)``. With ``inject_share`` > 0 (off by default), that share of the training reports gets a
+snippet that tries to steer the record (an injected instruction, fake prompt markup, pasted JSON) with the gold
+left as it was; the draw uses a random source of its own, so val, test and the other training reports are the
 same as without it.
 """
 
@@ -24,7 +24,7 @@ from reportx.prompts import chat_messages, instruction
 from reportx.schema import builtin_schema
 from reportx.schema.conventions import STATUS_WORDS, fold
 from reportx.synth.families import FAMILIES, Family, render
-from reportx.synth.injection import TRAIN_INJECTION_SHARE, inject
+from reportx.synth.injection import inject
 from reportx.synth.records import Record, make_record
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -90,8 +90,9 @@ def _families_by(lang: str, split: str) -> list[Family]:
     return [f for f in FAMILIES if f.lang == lang and f.split == split]
 
 
-def synthesize(n: int, seed: int = 0) -> list[Example]:
-    """``n`` examples, deterministic for ``seed``; every gold record is validated by the built-in schema."""
+def synthesize(n: int, seed: int = 0, inject_share: float = 0.0) -> list[Example]:
+    """``n`` examples, deterministic for ``seed``; every gold record is validated by the built-in schema.
+    ``inject_share``: share of training reports with an injected snippet (``synth.injection``), gold unchanged."""
     if n < 0:
         raise ValueError("n must be >= 0")
     schema = builtin_schema()
@@ -112,10 +113,10 @@ def synthesize(n: int, seed: int = 0) -> list[Example]:
         gold = schema.validate(raw)
         distractors = rec.closed_tickets + ((rec.next_ticket,) if rec.next_ticket else ())
         snippet = kind = rendered = ""
-        if split == "train":
+        if split == "train" and inject_share > 0:
             # Its own random source, so that the reports left clean are the same as without injections.
             inject_rng = random.Random(f"reportx-synth-inject:{seed}:{i}")
-            if inject_rng.random() < TRAIN_INJECTION_SHARE:
+            if inject_rng.random() < inject_share:
                 rendered = text
                 text, snippet, kind = inject(inject_rng, text, lang)
         examples.append(Example(id=f"s{seed}-{i:06d}", lang=lang, family=family.name, split=split, text=text,
@@ -189,7 +190,8 @@ def write_dataset(examples: list[Example], out_dir: str | Path, seed: int | None
         part = [e for e in examples if e.split == split]
         answers = [schema.dumps(e.gold) for e in part]
         _write_jsonl(out / f"{split}.jsonl", (
-            {"id": e.id, "lang": e.lang, "family": e.family, "instruction": task, "input": e.text, "output": a}
+            {"id": e.id, "lang": e.lang, "family": e.family, "instruction": task, "input": e.text, "output": a,
+             **({"injection": e.injection_kind} if e.injection_kind else {})}
             for e, a in zip(part, answers)
         ))
         _write_jsonl(out / f"{split}.messages.jsonl", (

@@ -34,6 +34,12 @@ class TrainConfig(BaseModel):
     max_eval_examples: int = Field(48, gt=0, description="Eval loss on the first N val examples (it is slow on CPU).")
     output_dir: Path = Field(Path("runs/default"), description="Run directory: checkpoints, adapter, run card.")
 
+    init_adapter: Path | None = Field(
+        None,
+        description="Continue from this adapter instead of a fresh LoRA: a GGUF LoRA from reportx export (the "
+        "bundled adapter included). Its rank, target_modules and lora_layers must be the config's.",
+    )
+
     # how
     backend: Literal["auto", "unsloth", "hf"] = "auto"
     load_in_4bit: bool | None = Field(None, description="QLoRA 4-bit base; default: on with CUDA, off on CPU.")

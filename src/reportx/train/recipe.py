@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import re
 import sys
 import time
 import warnings
@@ -270,6 +271,40 @@ def _keep_freed_memory() -> bool:
     return all(applied)
 
 
+def start_from_adapter(model: Any, path: Path, config: TrainConfig) -> int:
+    """Copy an exported GGUF adapter's weights into the fresh LoRA of the PEFT ``model`` (continued fine-tuning);
+    returns the number of modules set. Every LoRA module of the model must get weights and every pair of the
+    file must find its module, so a rank or target mismatch is an error, never a silent partial start."""
+    import torch
+
+    from reportx.export.lora import read_lora_gguf
+
+    text = model.get_base_model().config.get_text_config()
+    weights = read_lora_gguf(path, n_head=text.num_attention_heads, n_head_kv=text.num_key_value_heads)
+    found: dict[str, dict[str, Any]] = {}
+    for name, param in model.named_parameters():
+        match = re.search(r"layers\.(\d+)\.(.+)\.lora_([AB])\.default\.weight$", name)
+        if match is not None:
+            found.setdefault(f"layers.{match[1]}.{match[2]}", {})[match[3]] = param
+    missing, extra = sorted(set(found) - set(weights.pairs)), sorted(set(weights.pairs) - set(found))
+    if missing or extra:
+        what = f"no weights for {missing[0]}" if missing else f"no LoRA module for {extra[0]}"
+        raise ReportxError(f"init_adapter {path}: {what} (its target_modules / lora_layers differ from the config's)")
+    scaling = config.lora_alpha / config.lora_r
+    with torch.no_grad():
+        for module, (a, b) in weights.pairs.items():
+            lora_a, lora_b = found[module]["A"], found[module]["B"]
+            if tuple(lora_a.shape) != a.shape or tuple(lora_b.shape) != b.shape:
+                raise ReportxError(
+                    f"init_adapter {path}: {module} has rank {a.shape[0]}, the config lora_r={config.lora_r}"
+                )
+            # llama.cpp scales by alpha / rank, PEFT by lora_alpha / r: fold the ratio into B.
+            ratio = (weights.alpha / a.shape[0]) / scaling if weights.alpha else 1.0 / scaling
+            lora_a.copy_(torch.from_numpy(a))
+            lora_b.copy_(torch.from_numpy(b * ratio))
+    return len(weights.pairs)
+
+
 def _existing_checkpoints(output_dir: Path) -> list[Path]:
     return sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
 
@@ -370,6 +405,9 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
         peft_config=lora_config,
         callbacks=[progress],
     )
+    if config.init_adapter is not None and not resume:
+        count = start_from_adapter(trainer.model, Path(config.init_adapter), config)
+        _say(f"continuing from {config.init_adapter} ({count} LoRA modules)")
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; LossProgress reports loss instead

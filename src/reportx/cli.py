@@ -392,14 +392,22 @@ def score_cmd(
     schema: SchemaOption = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON here.", show_default=False)] = None,
 ) -> None:
-    """Score predictions made by anything against labelled data, with the metrics of the brief (section 5).
+    """Score predictions made by anything against labelled data: field accuracy with a 95% interval, per-field
+    accuracy, schema-valid rate, hallucinations, omissions, blocker F1, cost. A missing prediction file is skipped
+    (with a note) when another one exists; predictions matching no gold report are an error (exit 2).
 
     Example: reportx extract data/test.jsonl --jsonl-field input -o pred.jsonl; reportx score data/test.jsonl pred.jsonl pred.errors.jsonl
     """
     from reportx.eval.report import markdown_table, write_results
     from reportx.eval.score import score_files
 
-    summary, _ = score_files(gold, predictions, schema)
+    notes: list[str] = []
+    summary, _ = score_files(gold, predictions, schema, notes=notes)
+    for note in notes:
+        typer.echo(f"reportx: {note}", err=True)
+    missing = summary["missing_predictions"]
+    typer.echo(f"reportx: {summary['reports']} gold reports, {summary['reports'] - missing} with a prediction, "
+               f"{missing} without (scored as invalid)", err=True)
     typer.echo(markdown_table({"predictions": summary}))
     if json_out is not None:
         write_results(json_out, {"predictions": summary}, {"gold": str(gold)})

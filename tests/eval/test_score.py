@@ -88,3 +88,34 @@ def test_parse_system():
     for bad in ["noequals", "x=color=red", "x=constrained=maybe", "x=mode=zero", "x=merged=perhaps"]:
         with pytest.raises(ReportxError):
             parse_system(bad)
+
+
+def test_predictions_of_another_data_set_are_an_error_not_zero_percent(tmp_path, gold_file):
+    other = [{"project_name": "X", "_meta": {"sha256": text_key("another report")}}]
+    with pytest.raises(ReportxError, match="none of the 1 predictions matches any of the 2 gold reports"):
+        score_files(gold_file, [write(tmp_path / "other.jsonl", other)])
+
+
+def test_a_missing_errors_file_is_skipped_with_a_note(tmp_path, gold_file):
+    preds = [{**g["record"], "_meta": {"sha256": text_key(g["text"])}} for g in GOLD]
+    notes: list[str] = []
+    summary, _ = score_files(gold_file, [write(tmp_path / "p.jsonl", preds), tmp_path / "p.errors.jsonl"], notes=notes)
+    assert summary["field_accuracy"] == 1.0 and notes and "p.errors.jsonl does not exist" in notes[0]
+    with pytest.raises(ReportxError, match="not found"):
+        score_files(gold_file, [tmp_path / "nothing.jsonl"])
+
+
+def test_blocker_f1_counts_the_blockers_of_invalid_answers_as_missed(tmp_path):
+    gold = [{**GOLD[0], "record": {**GOLD[0]["record"], "blockers_today": [{"ticket_id": "9812", "delay_hours": 2}]}}]
+    errors = [{"error": "invalid", "_meta": {"sha256": text_key(GOLD[0]["text"])}}]
+    summary, _ = score_files(write(tmp_path / "g.jsonl", gold), [write(tmp_path / "e.jsonl", errors)])
+    assert summary["schema_valid_rate"] == 0.0
+    assert summary["list_recall"] == 0.0 and summary["list_f1"] == 0.0
+
+
+def test_score_cli_says_how_many_reports_had_no_prediction(tmp_path, gold_file):
+    preds = [{**GOLD[0]["record"], "_meta": {"sha256": text_key(GOLD[0]["text"])}}]
+    r = subprocess.run([sys.executable, "-m", "reportx", "score", str(gold_file), str(write(tmp_path / "p.jsonl", preds))],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "2 gold reports, 1 with a prediction, 1 without (scored as invalid)" in r.stderr

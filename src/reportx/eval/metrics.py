@@ -173,7 +173,10 @@ def score_report(
 ) -> ReportScore:
     """Score one prediction against its gold record; an invalid prediction scores every field wrong."""
     if not valid or predicted is None:
-        return ReportScore(parsed=parsed, valid=False, fields={k: FieldScore(correct=False) for k in kinds})
+        # Every field wrong; the gold's list items count as missed, so an invalid answer lowers blocker recall.
+        fields = {k: FieldScore(correct=False, gold_items=len(gold.get(k) or []) if kind == "list" else 0)
+                  for k, kind in kinds.items()}
+        return ReportScore(parsed=parsed, valid=False, fields=fields)
     return ReportScore(
         parsed=True, valid=True, fields={k: score_field(kind, gold.get(k), predicted.get(k)) for k, kind in kinds.items()}
     )

@@ -124,12 +124,32 @@ def score_all(
 
 
 def score_files(
-    gold_path: Path, prediction_paths: list[Path], schema_spec: str | None = None, *, limit: int | None = None
+    gold_path: Path, prediction_paths: list[Path], schema_spec: str | None = None, *, limit: int | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[ScoredReport]]:
-    """``reportx score``: read gold and predictions, align, score."""
+    """``reportx score``: read gold and predictions, align, score.
+
+    A prediction file that does not exist is skipped with a note in ``notes`` (``reportx extract`` creates its
+    errors file only when a report fails) as long as one of them exists. Raises ``ReportxError`` when no
+    prediction matches any gold report: predictions of another data set would otherwise score 0% quietly.
+    """
     schema = load_schema(schema_spec)
     gold = read_labelled(gold_path, schema, limit=limit)
-    return score_all(schema, gold, align(gold, read_predictions(prediction_paths)))
+    present = [Path(p) for p in prediction_paths if Path(p).exists()]
+    if not present:
+        raise ReportxError(f"prediction file not found: {prediction_paths[0]}")
+    for path in prediction_paths:
+        if not Path(path).exists() and notes is not None:
+            notes.append(f"{path} does not exist (no report failed?): skipped")
+    items = read_predictions(present)
+    aligned = align(gold, items)
+    matched = sum(p is not None for p in aligned)
+    if gold and not matched:
+        raise ReportxError(
+            f"none of the {len(items)} predictions matches any of the {len(gold)} gold reports (by text sha256 or "
+            "id): are they for another data set?"
+        )
+    return score_all(schema, gold, aligned)
 
 
 def field_errors(scored: list[ScoredReport], system: str | None = None) -> list[dict[str, Any]]:

@@ -152,6 +152,10 @@ def train_cmd(
 
     Example: reportx train --config configs/default.yaml --set max_steps=20 --set output_dir=runs/try
     """
+    from reportx.errors import require_extra
+
+    if not print_config:
+        require_extra("train", "reportx train")
     from reportx.train import load_config, train
 
     cfg = load_config(config, set_ or [])
@@ -379,9 +383,15 @@ def eval_cmd(
     if limit is not None and limit <= 0:
         raise ReportxError(f"--limit must be positive, got {limit}")
     specs = [parse_system(s) for s in system] if system else None
-    results = evaluate(data, specs, out_dir=out, schema_spec=schema, limit=limit, quiet=quiet)
+    from reportx.errors import missing_modules
+
+    chart = not missing_modules("eval")
+    results = evaluate(data, specs, out_dir=out, schema_spec=schema, limit=limit, quiet=quiet, chart=chart)
     typer.echo(markdown_table(results))
-    typer.echo(f"reportx eval: results in {out}/ (results.json, table.md, errors.jsonl, chart.png)", err=True)
+    files = "results.json, table.md, errors.jsonl" + (", chart.png" if chart else "")
+    typer.echo(f"reportx eval: results in {out}/ ({files})", err=True)
+    if not chart:
+        typer.echo("reportx eval: no chart: matplotlib is not installed (pip install 'reportx[eval]')", err=True)
 
 
 @app.command("score")

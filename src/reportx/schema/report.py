@@ -56,7 +56,7 @@ class Blocker(BaseModel):
 
 
 class ProjectReport(BaseModel):
-    """One daily project report as an exact record (BRIEF section 2)."""
+    """One daily project report as an exact record."""
 
     model_config = ConfigDict(extra="forbid", title="ProjectReport")
 

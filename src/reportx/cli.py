@@ -274,7 +274,8 @@ def extract_cmd(
     ] = None,
     jsonl_field: Annotated[
         Optional[str],
-        typer.Option("--jsonl-field", help="Field holding the report text in JSONL inputs (default 'text'). "
+        typer.Option("--jsonl-field", help="Field holding the report text in JSONL inputs. Default: found "
+                     "as train, score and eval find it ('input', 'text', or the user message of chat 'messages'). "
                      "Given with -, stdin is read as JSONL.", show_default=False),
     ] = None,
     output: Annotated[

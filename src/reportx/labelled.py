@@ -51,6 +51,12 @@ class LabelledReport:
     gold: dict[str, Any]
 
 
+def report_text(item: dict[str, Any]) -> Any:
+    """The report text of a JSONL object in any of the forms above (``input``, ``text`` or the user message of
+    ``messages``): what train, score, eval and extract read when no field is named. None when there is none."""
+    return _text_and_record(item)[0]
+
+
 def _text_and_record(item: dict[str, Any]) -> tuple[Any, Any]:
     if "messages" in item:
         messages = item["messages"]

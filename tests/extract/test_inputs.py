@@ -122,3 +122,19 @@ def test_samples_cover_the_encodings():
 
 def test_sha256_is_of_the_normalised_text():
     assert text_sha256("a\r\nb") == text_sha256("a\nb") == text_sha256("\ufeffa\nb")
+
+
+def test_jsonl_text_is_found_as_train_and_eval_find_it(tmp_path):
+    from reportx.prompts import chat_messages
+    from reportx.schema import builtin_schema
+
+    text = "Proyecto Alpha. Estado: verde."
+    path = tmp_path / "mixed.jsonl"
+    rows = [{"input": text, "output": "{}"}, {"text": text},
+            {"messages": chat_messages(text, builtin_schema(), answer="{}")}, {"body": text}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    items = list(discover([str(path)]))
+    assert [it.text for it in items[:3]] == [text, text, text]
+    assert items[3].text is None and "--jsonl-field" in items[3].error
+    named = list(discover([str(path)], jsonl_field="body"))
+    assert named[3].text == text and named[0].text is None

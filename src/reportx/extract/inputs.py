@@ -2,7 +2,8 @@
 
 Inputs are files, directories (searched recursively for ``--glob`` patterns, ``*.txt`` and ``*.md`` by
 default; hidden files and folders are skipped), ``-`` for one report on stdin, and JSONL files (``.jsonl`` /
-``.ndjson``, or stdin with ``--jsonl-field``) with the report text in a field (``text`` by default). JSONL is
+``.ndjson``, or stdin with ``--jsonl-field``) with the report text in a field: the one named, else found the way
+train, score and eval find it (``input``, ``text``, or the user message of chat ``messages``). JSONL is
 read one line at a time, whatever its size; a line longer than a report may be is an error record.
 
 Nothing is skipped in silence: what cannot be read becomes an error record (with its reason) rather than
@@ -37,10 +38,10 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
 
 from reportx.errors import ReportxError
+from reportx.labelled import report_text
 
 DEFAULT_GLOBS = ("*.txt", "*.md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-DEFAULT_JSONL_FIELD = "text"
 #: Files (and JSONL lines) above this size are not read: no report that long fits any context window.
 MAX_REPORT_BYTES = 1 << 20
 #: UTF-8 text with invalid bytes is still read as UTF-8 (the bytes replaced) when it has valid multi-byte
@@ -297,12 +298,12 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_jsonl(data: bytes, source: str, field: str) -> Iterator[InputItem]:
+def read_jsonl(data: bytes, source: str, field: str | None) -> Iterator[InputItem]:
     """Each non-empty line of JSONL bytes as a report: :func:`read_jsonl_stream` over ``data``."""
     return read_jsonl_stream(io.BytesIO(data), source, field)
 
 
-def read_jsonl_stream(stream: BinaryIO, source: str, field: str) -> Iterator[InputItem]:
+def read_jsonl_stream(stream: BinaryIO, source: str, field: str | None) -> Iterator[InputItem]:
     """Each non-empty line of a JSONL stream as a report; the text is in ``field``. Source is ``SOURCE:LINE``.
 
     The stream is read one line at a time, so any amount of input is read to its end; a line longer than
@@ -420,7 +421,7 @@ def _strip_end(raw: bytes) -> bytes:
     return line[:-1] if line.endswith(b"\r") else line
 
 
-def _jsonl_item(line: bytes, number: int, where: str, field: str) -> InputItem:
+def _jsonl_item(line: bytes, number: int, where: str, field: str | None) -> InputItem:
     """One JSONL line as an item: the text of ``field``, or an error that says which line and why."""
     try:
         text, _, notes = decode_report(line)
@@ -433,7 +434,14 @@ def _jsonl_item(line: bytes, number: int, where: str, field: str) -> InputItem:
         return InputItem(where, error=f"line {number} is not JSON: {exc.msg} (column {exc.colno})", sha256=line_sha)
     except RecursionError:  # json's C decoder recurses per nesting level ("[[[[..." past Python's limit)
         return InputItem(where, error=f"line {number} is not JSON: nested too deeply", sha256=line_sha)
-    value = obj.get(field) if isinstance(obj, dict) else None
+    if field is None:  # no field named: the forms reportx's own data sets use
+        value = report_text(obj) if isinstance(obj, dict) else None
+        if not isinstance(value, str):
+            reason = (f"line {number} has no report text ('input', 'text' or chat 'messages'; name the field with "
+                      "--jsonl-field)")
+            return InputItem(where, error=reason, sha256=line_sha)
+    else:
+        value = obj.get(field) if isinstance(obj, dict) else None
     if not isinstance(value, str):
         if not isinstance(obj, dict):
             reason = f"line {number} is not a JSON object, so has no text field {field!r}"
@@ -462,7 +470,7 @@ def discover(
     """Every report named by ``inputs``, in order (directories sorted). Raises ``ReportxError`` for a path that
     does not exist, ``-`` given twice, or an input list with no report in it."""
     globs = tuple(globs) if globs else DEFAULT_GLOBS
-    field = jsonl_field or DEFAULT_JSONL_FIELD
+    field = jsonl_field  # None: detected per line (labelled.report_text)
     inputs = list(inputs)
     if not inputs:
         raise ReportxError("no input: give report files, directories, or - for stdin")
@@ -488,7 +496,7 @@ def discover(
         raise ReportxError(f"no reports found (directories are searched for {', '.join(globs)})")
 
 
-def _stdin_items(stream: BinaryIO, jsonl_field: str | None, field: str) -> Iterator[InputItem]:
+def _stdin_items(stream: BinaryIO, jsonl_field: str | None, field: str | None) -> Iterator[InputItem]:
     if jsonl_field:
         yield from read_jsonl_stream(stream, "-", field)
         return
@@ -500,7 +508,7 @@ def _stdin_items(stream: BinaryIO, jsonl_field: str | None, field: str) -> Itera
         yield item_from_bytes(data, "-")
 
 
-def _folder_items(root: Path, globs: tuple[str, ...], field: str, jsonl: bool) -> Iterator[InputItem]:
+def _folder_items(root: Path, globs: tuple[str, ...], field: str | None, jsonl: bool) -> Iterator[InputItem]:
     def wanted(path: Path) -> bool:
         return _matches(path, globs) or (jsonl and path.suffix.lower() in JSONL_SUFFIXES)
 
@@ -581,7 +589,7 @@ def _link_problem(entry: os.DirEntry, exc: OSError, wanted: bool) -> str | None:
     return _cannot_read(exc)
 
 
-def _file_items(path: Path, field: str) -> Iterator[InputItem]:
+def _file_items(path: Path, field: str | None) -> Iterator[InputItem]:
     source = printable_path(path)
     if path.suffix.lower() not in JSONL_SUFFIXES:
         yield read_report_file(path, source)

@@ -100,13 +100,14 @@ class GGUFHeader:
     data_start: int = 0  # file offset of the tensor data section
 
     def read_f32(self, name: str) -> np.ndarray:
-        """An F32 tensor's data as a numpy array in numpy order (the reverse of ggml's ``ne``)."""
+        """An F32 or F16 tensor's data as float32 in numpy order (the reverse of ggml's ``ne``)."""
         info = self.tensors[name]
-        if info.ggml_type != 0:
-            raise ValueError(f"{name} is not an F32 tensor (ggml type {info.ggml_type})")
+        dtypes = {0: "<f4", 1: "<f2"}  # ggml types F32, F16
+        if info.ggml_type not in dtypes:
+            raise ValueError(f"{name} is not an F32 or F16 tensor (ggml type {info.ggml_type})")
         count = int(np.prod(info.shape, dtype=np.int64))
-        data = np.fromfile(self.path, dtype="<f4", count=count, offset=self.data_start + info.offset)
-        return data.reshape(tuple(reversed(info.shape)))
+        data = np.fromfile(self.path, dtype=dtypes[info.ggml_type], count=count, offset=self.data_start + info.offset)
+        return data.astype(np.float32).reshape(tuple(reversed(info.shape)))
 
     @property
     def architecture(self) -> str | None:

@@ -28,7 +28,7 @@ import numpy as np
 
 from reportx.errors import ReportxError
 from reportx.export.archs import ARCHITECTURES, MODEL_TYPE_TO_ARCH, ArchSpec, rope_permute_rows
-from reportx.export.gguf_io import GGUFHeader, atomic_gguf_writer, read_gguf_header
+from reportx.export.gguf_io import GGUFError, GGUFHeader, atomic_gguf_writer, read_gguf_header
 from reportx.export.safetensors_io import read_safetensors
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -414,34 +414,30 @@ def read_lora_gguf(path: str | Path, n_head: int | None = None, n_head_kv: int |
     """The inverse of :func:`write_lora_gguf`: so that training can continue from an exported adapter (the bundled
     one ships only as GGUF). ``n_head`` / ``n_head_kv`` are needed for architectures whose q / k rows are
     rope-permuted in GGUF (llama)."""
-    import gguf
-
     from reportx.export.archs import rope_unpermute_rows
 
     try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as exc:  # noqa: BLE001 - gguf raises ValueError, struct errors, OSError for broken files
-        raise ReportxError(f"cannot read {path} as a GGUF LoRA adapter: {exc}") from None
-
-    def field_value(key: str) -> Any:
-        entry = reader.fields.get(key)
-        return entry.contents() if entry is not None else None
-
-    arch = field_value("general.architecture")
-    if field_value("general.type") != "adapter" or field_value("adapter.type") != "lora":
+        header = read_gguf_header(path, keep=lambda key: False)
+    except GGUFError as exc:
+        raise ReportxError(f"cannot read {path} as a GGUF LoRA adapter: {exc.reason}") from None
+    arch = header.architecture
+    if header.get("general.type") != "adapter" or header.get("adapter.type") != "lora":
         raise ReportxError(f"{path} is not a GGUF LoRA adapter (general.type / adapter.type)")
     spec = ARCHITECTURES.get(str(arch))
     if spec is None:
         raise ReportxError(f"{path}: architecture {arch!r} is not one reportx knows ({', '.join(ARCHITECTURES)})")
-    alpha = float(field_value("adapter.lora.alpha") or 0.0)
+    alpha = float(header.get("adapter.lora.alpha") or 0.0)
     linear_of = {gguf_name: hf for hf, gguf_name in spec.linears.items()}
     halves: dict[str, dict[str, np.ndarray]] = {}
-    for tensor in reader.tensors:
-        match = re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight\.lora_([ab])", tensor.name)
+    for name in header.tensors:
+        match = re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight\.lora_([ab])", name)
         if match is None or match[2] not in linear_of:
-            raise ReportxError(f"{path}: tensor {tensor.name} is not a LoRA pair of a {arch} decoder linear")
+            raise ReportxError(f"{path}: tensor {name} is not a LoRA pair of a {arch} decoder linear")
         module = f"layers.{match[1]}.{linear_of[match[2]]}"
-        halves.setdefault(module, {})[match[3]] = np.array(tensor.data, dtype=np.float32)
+        try:
+            halves.setdefault(module, {})[match[3]] = header.read_f32(name)
+        except ValueError as exc:
+            raise ReportxError(f"{path}: {exc}") from None
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for module, ab in halves.items():
         if set(ab) != {"a", "b"}:

@@ -34,7 +34,7 @@ test: install-train  ## install everything and run the test suite
 	$(BIN)/python -m pytest -q
 
 data: install  ## synthetic data set: data/{train,val,test}.jsonl (2000 pairs, seed 0)
-	$(BIN)/reportx synth --n 2000 --seed 0 --out data
+	$(BIN)/reportx synth -n 2000 --seed 0 -o data --overwrite
 
 train-default: install-train data  ## train the bundled adapter's run (runs/default) from configs/default.yaml
 	$(BIN)/reportx train --config configs/default.yaml
@@ -43,7 +43,7 @@ export-default: install-train  ## export runs/default to GGUF and check it again
 	$(BIN)/reportx export runs/default --check 50
 
 eval: install-train data  ## the README comparison table: 2x2 systems on 200 test reports (eval-out/)
-	$(BIN)/reportx eval --data data/test.jsonl --limit 200 --out eval-out
+	$(BIN)/reportx eval data/test.jsonl -n 200 -o eval-out
 
 bench: install  ## extraction speed table (bench/extract_speed.py)
 	$(BIN)/python bench/extract_speed.py --n 20

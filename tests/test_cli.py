@@ -1,6 +1,7 @@
 """The CLI's contract with shell scripts: help everywhere, one-line errors with exit code 2, never a traceback."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,9 +11,10 @@ KEYS = ["project_name", "status", "client", "budget_used_eur", "key_milestone_co
 COMMANDS = ["schema", "synth", "train", "export", "extract", "eval", "score"]
 
 
-def run_cli(*args, stdin=None, cwd=None):
+def run_cli(*args, stdin=None, cwd=None, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "reportx", *args], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=120
+        [sys.executable, "-m", "reportx", *args], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=120,
+        env=None if env is None else {**os.environ, **env},
     )
 
 

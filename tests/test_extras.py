@@ -50,8 +50,8 @@ def test_eval_without_matplotlib_skips_the_chart_with_a_note(monkeypatch, capsys
     data = tmp_path / "val.jsonl"
     data.write_text(json.dumps({"input": example.text, "output": schema.dumps(example.gold)}) + "\n", encoding="utf-8")
     out_dir = tmp_path / "out"
-    code, out, err = run_cli(monkeypatch, capsys, {"matplotlib"}, "eval", "--data", str(data), "-o", str(out_dir),
-                             "-s", "ft=mode=finetuned,constrained=true", "-q")
+    code, out, err = run_cli(monkeypatch, capsys, {"matplotlib"}, "eval", str(data), "-o", str(out_dir),
+                             "-s", "ft=mode=finetuned,constrained=true")
     assert code == 0, err
     assert (out_dir / "results.json").is_file() and not (out_dir / "chart.png").exists()
     assert "no chart: matplotlib is not installed (pip install 'reportx[eval]')" in err

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -23,6 +23,8 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: flags print as flags and choices as <a|b>, and a log file gets no box drawing.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -31,11 +33,22 @@ SchemaOption = Annotated[
     Optional[str],
     typer.Option(
         "--schema",
-        help="Report schema: a JSON Schema file, a Pydantic model as module:Class or file.py:Class. "
+        metavar="SPEC", help="Report schema: a JSON Schema file, a Pydantic model as module:Class or file.py:Class. "
         "Default: the built-in ProjectReport.",
         show_default=False,
     ),
 ]
+
+
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors: no progress, "
+                                         "notices or summary.")]
+ThreadsOption = Annotated[
+    Optional[int],
+    typer.Option("--threads", envvar="REPORTX_THREADS", metavar="N", help="CPU threads for llama.cpp (1-256). Default: the "
+                 "CPUs available, at most 8.", show_default=False),
+]
+Mode = Literal["fewshot", "finetuned"]
+OutputFormat = Literal["jsonl", "csv", "sqlite"]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -65,7 +78,7 @@ def schema_cmd(
         Optional[Path],
         typer.Option(
             "--validate",
-            help="Instead of printing the schema, validate each line of this JSONL file (records, or objects "
+            metavar="FILE", help="Instead of printing the schema, validate each line of this JSONL file (records, or objects "
             "with an 'output' field) and print the normalised records.",
             show_default=False,
         ),
@@ -98,51 +111,67 @@ def schema_cmd(
 
 @app.command("synth")
 def synth_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the splits and stats.json into.")],
-    n: Annotated[int, typer.Option("--n", help="Number of report/JSON pairs to generate (all splits together).")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed writes byte-identical files.")] = 0,
+    out: Annotated[Path, typer.Option("--output", "-o", "--out", metavar="DIR", help="Directory to write the splits, stats.json "
+                                      "and a dataset card into.", show_default=False)],
+    n: Annotated[int, typer.Option("--n", "-n", metavar="N", help="Number of report/JSON pairs to generate (all splits together).")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed: the same seed writes byte-identical files.")] = 0,
     inject_share: Annotated[
         float,
-        typer.Option("--inject-share", help="Share of training reports (0-1) that get a snippet trying to steer the "
+        typer.Option("--inject-share", metavar="SHARE", help="Share of training reports (0-1) that get a snippet trying to steer the "
                      "record (injected instructions, fake prompt markup, pasted JSON), gold unchanged. Val, test "
                      "and the other training reports stay as without it."),
     ] = 0.0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into a folder that already holds files "
+                                            "(the splits are replaced).")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Generate synthetic report -> JSON training pairs (Spanish and English, many styles), split by template
-    family into train / val / test, as instruction/input/output JSONL and chat-messages JSONL."""
+    family into train / val / test, as instruction/input/output JSONL and chat-messages JSONL.
+
+    The folder loads with Hugging Face datasets as train / validation / test: load_dataset("json",
+    data_dir=OUT) (the chat form: data_dir=OUT/messages).
+
+    Example: reportx synth -n 2000 --seed 0 -o data
+    """
     if n <= 0:
         raise ReportxError(f"--n must be a positive number of reports, got {n}")
     if out.exists() and not out.is_dir():
-        raise ReportxError(f"--out {out} exists and is not a directory")
+        raise ReportxError(f"--output {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ReportxError(f"--output {out} is not empty: pass --overwrite to replace its splits, or another folder")
     if not 0.0 <= inject_share <= 1.0:
         raise ReportxError(f"--inject-share must be between 0 and 1, got {inject_share}")
     from reportx.synth import synthesize, write_dataset
 
     stats = write_dataset(synthesize(n=n, seed=seed, inject_share=inject_share), out)
+    if quiet:
+        return
     splits = ", ".join(f"{name} {count}" for name, count in stats["splits"].items())
-    typer.echo(f"wrote {n} examples to {out} ({splits}); stats in {out / 'stats.json'}", err=True)
-
-
-def _not_built(stage: str, issue: str) -> None:
-    _fail(f"'reportx {stage}' is not built yet ({issue}).")
+    typer.echo(f"reportx: wrote {n} examples to {out} ({splits}); stats in {out / 'stats.json'}", err=True)
+    empty = [name for name, count in stats["splits"].items() if not count]
+    if empty:
+        typer.echo(f"reportx: warning: {' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: {n} reports "
+                   "are too few to fill every split (a split holds whole template families); use -n 100 or more",
+                   err=True)
 
 
 @app.command("train")
 def train_cmd(
     config: Annotated[
         Optional[Path],
-        typer.Option("--config", "-c", help="YAML run config (see configs/default.yaml). Without it, the defaults.",
+        typer.Option("--config", "-c", metavar="FILE", help="YAML run config (see configs/default.yaml). Without it, the defaults.",
                      show_default=False),
     ] = None,
     set_: Annotated[
         Optional[list[str]],
-        typer.Option("--set", help="Override a config key: --set learning_rate=2e-4 --set output_dir=runs/b "
+        typer.Option("--set", metavar="KEY=VALUE", help="Override a config key: --set learning_rate=2e-4 --set output_dir=runs/b "
                      "(values are YAML). Repeatable.", show_default=False),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in output_dir.")] = False,
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit without training.")
     ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """LoRA fine-tuning of a base model on labelled report -> JSON pairs, loss on the JSON answer only.
 
@@ -164,30 +193,30 @@ def train_cmd(
 
         typer.echo(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True), nl=False)
         return
-    train(cfg, resume=resume)
+    train(cfg, resume=resume, show_progress=False if quiet else None)
 
 
 @app.command("export")
 def export_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="A training run directory (run_card.json and adapter/).", show_default=False)],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A training run directory (run_card.json and adapter/).", show_default=False)],
     out: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Where to write the GGUF. Default: RUN_DIR/adapter.gguf, with --merge "
+        typer.Option("--output", "-o", "--out", metavar="FILE", help="Where to write the GGUF. Default: RUN_DIR/adapter.gguf, with --merge "
                      "RUN_DIR/merged-QUANT.gguf.", show_default=False),
     ] = None,
     check: Annotated[
         int,
-        typer.Option("--check", help="Compare greedy answers of the GGUF (llama.cpp) and of the trained PyTorch model "
+        typer.Option("--check", metavar="N", help="Compare greedy answers of the GGUF (llama.cpp) and of the trained PyTorch model "
                      "on this many validation reports; exit 1 unless all are identical. Needs the \\[train] extra."),
     ] = 0,
     base: Annotated[
         Optional[Path],
-        typer.Option("--base", help="Base GGUF for llama.cpp in the check, and the base to merge into with --merge "
+        typer.Option("--base", metavar="GGUF", help="Base GGUF for llama.cpp in the check, and the base to merge into with --merge "
                      "(default: the run's base, when it is a GGUF).", show_default=False),
     ] = None,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Answer length limit in the check.")] = 256,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", metavar="N", help="Answer length limit in the check.")] = 256,
     dtype: Annotated[
-        Optional[str],
+        Optional[Literal["f16", "f32"]],
         typer.Option("--dtype", help="Adapter tensor type: f16 (half the size, the default) or f32.", show_default=False),
     ] = None,
     merge: Annotated[
@@ -196,7 +225,7 @@ def export_cmd(
                      "an adapter. RUN_DIR may also be a directory with a run card and an adapter.gguf."),
     ] = False,
     quant: Annotated[
-        Optional[str],
+        Optional[Literal["f16", "q8_0", "q4_k_m"]],
         typer.Option("--quant", help="With --merge: f16 or q8_0 (the merged tensors' type; the others keep the "
                      "base's), or q4_k_m (the whole file re-quantised by llama.cpp). Default: f16.", show_default=False),
     ] = None,
@@ -204,11 +233,13 @@ def export_cmd(
         bool, typer.Option("--ollama", help="With --merge: also write an Ollama Modelfile beside the GGUF.")
     ] = False,
     check_against: Annotated[
-        Optional[str],
+        Optional[Literal["auto", "pytorch", "adapter"]],
         typer.Option("--check-against", help="With --merge --check: pytorch (the trained model), adapter (base + "
                      "adapter in llama.cpp) or auto (pytorch when the run has its PEFT adapter). Default: auto.",
                      show_default=False),
     ] = None,
+    threads: ThreadsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Export a trained LoRA adapter to GGUF for llama.cpp: an adapter loaded beside the base GGUF, or with --merge
     one merged model (optionally quantised, with an Ollama Modelfile).
@@ -235,13 +266,15 @@ def export_cmd(
 
         result = merge_run(
             run_dir, out, quant or "f16", ollama, check, base_gguf=base, check_against=check_against or "auto",
-            max_tokens=max_tokens,
+            max_tokens=max_tokens, n_threads=threads,
         )
     else:
         from reportx.export import export_run
 
-        result = export_run(run_dir, out, check, base_gguf=base, max_tokens=max_tokens, dtype=dtype or "f16")
-    typer.echo(result.summary(), err=True)
+        result = export_run(run_dir, out, check, base_gguf=base, max_tokens=max_tokens, dtype=dtype or "f16",
+                            n_threads=threads)
+    if not quiet:
+        typer.echo(result.summary(), err=True)
     if result.check is not None:
         for example in result.check.examples:
             if not example.match:
@@ -261,6 +294,7 @@ def extract_cmd(
     inputs: Annotated[
         list[str],
         typer.Argument(
+            metavar="INPUT",
             help="Report files, directories (searched recursively, see --glob), - for one report on stdin, or "
             "JSONL files (.jsonl/.ndjson) with the text in --jsonl-field. Any encoding an editor writes "
             "(UTF-8 with or without BOM, UTF-16, Windows-1252/latin-1) is detected.",
@@ -269,44 +303,45 @@ def extract_cmd(
     ],
     glob: Annotated[
         Optional[list[str]],
-        typer.Option("--glob", help="File pattern for directories, repeatable. Default: *.txt and *.md.",
+        typer.Option("--glob", metavar="PATTERN", help="File pattern for directories, repeatable. Default: *.txt and *.md.",
                      show_default=False),
     ] = None,
     jsonl_field: Annotated[
         Optional[str],
-        typer.Option("--jsonl-field", help="Field holding the report text in JSONL inputs. Default: found "
+        typer.Option("--jsonl-field", metavar="FIELD", help="Field holding the report text in JSONL inputs. Default: found "
                      "as train, score and eval find it ('input', 'text', or the user message of chat 'messages'). "
                      "Given with -, stdin is read as JSONL.", show_default=False),
     ] = None,
     output: Annotated[
         Optional[str],
-        typer.Option("--output", "-o", help="Output file: .jsonl (one record per line, the default on stdout), "
+        typer.Option("--output", "-o", metavar="FILE", help="Output file: .jsonl (one record per line, the default on stdout), "
                      ".csv (one row per report, blockers flattened) or .db (SQLite: reports + blockers tables). "
                      "Re-running appends only reports not already in it. CSV text cells starting with = + - @ "
                      "tab or CR get a leading ' (OWASP CSV injection); numbers stay numbers.", show_default=False),
     ] = None,
     fmt: Annotated[
-        Optional[str],
-        typer.Option("--format", help="jsonl, csv or sqlite; default: from the output's suffix.", show_default=False),
+        Optional[OutputFormat],
+        typer.Option("--format", help="Output format; default: from the output's suffix (.csv, .db/.sqlite, "
+                     "else jsonl).", show_default=False),
     ] = None,
     errors: Annotated[
         Optional[str],
-        typer.Option("--errors", help="JSONL file for reports that could not be extracted, with the reason and the "
+        typer.Option("--errors", metavar="FILE", help="JSONL file for reports that could not be extracted, with the reason and the "
                      "raw model output. Default: OUTPUT.errors.jsonl beside the output (reportx-errors.jsonl for "
                      "stdout); created only when a report fails.", show_default=False),
     ] = None,
     model: Annotated[
         Optional[str],
-        typer.Option("--model", help="Base model GGUF. Default: the embedded Gemma 3 270M (Q4_K_M), assembled "
+        typer.Option("--model", envvar="REPORTX_MODEL", metavar="GGUF", help="Base model GGUF. Default: the embedded Gemma 3 270M (Q4_K_M), assembled "
                      "on first use into ~/.cache/reportx (or $REPORTX_CACHE_DIR).", show_default=False),
     ] = None,
     adapter: Annotated[
         Optional[str],
-        typer.Option("--adapter", help="GGUF LoRA adapter (from reportx export) for finetuned mode. Default: the "
+        typer.Option("--adapter", envvar="REPORTX_ADAPTER", metavar="GGUF", help="GGUF LoRA adapter (from reportx export) for finetuned mode. Default: the "
                      "adapter bundled with reportx, if any.", show_default=False),
     ] = None,
     mode: Annotated[
-        Optional[str],
+        Optional[Mode],
         typer.Option("--mode", help="fewshot (base model + worked examples) or finetuned (adapter + short "
                      "prompt). Default: finetuned when an adapter is given or bundled, else fewshot.",
                      show_default=False),
@@ -321,17 +356,17 @@ def extract_cmd(
         typer.Option("--constrained/--free", help="Constrain decoding by the schema from the first attempt. "
                      "--free (default) decodes freely and retries an invalid answer once, constrained."),
     ] = False,
-    shots: Annotated[int, typer.Option("--shots", help="Worked examples in the few-shot prompt (0-4).")] = 3,
+    shots: Annotated[int, typer.Option("--shots", metavar="N", help="Worked examples in the few-shot prompt (0-4).")] = 3,
     schema: SchemaOption = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Start the output and errors files afresh instead of resuming.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notices or summary on stderr.")] = False,
-    n_ctx: Annotated[int, typer.Option("--n-ctx", help="Model context in tokens; longer reports are errors.")] = 4096,
-    threads: Annotated[
+    quiet: QuietOption = False,
+    n_ctx: Annotated[int, typer.Option("--n-ctx", metavar="TOKENS", help="Model context in tokens; longer reports are errors.")] = 4096,
+    threads: ThreadsOption = None,
+    limit: Annotated[
         Optional[int],
-        typer.Option("--threads", help="CPU threads for llama.cpp. Default: the CPUs available (at most 8).",
-                     show_default=False),
+        typer.Option("--limit", "-n", metavar="N", help="Extract only the first N reports found.", show_default=False),
     ] = None,
 ) -> None:
     """Extract one JSON record per report with a GGUF model, validated against the schema.
@@ -353,7 +388,7 @@ def extract_cmd(
     summary = run_batch(BatchOptions(
         inputs=list(inputs), globs=list(glob or []), jsonl_field=jsonl_field, output=output, fmt=fmt,
         errors=errors, model=model, adapter=adapter, mode=mode, constrained=constrained, shots=shots,
-        schema=schema, overwrite=overwrite, quiet=quiet, n_ctx=n_ctx, threads=threads, merged=merged,
+        schema=schema, overwrite=overwrite, quiet=quiet, n_ctx=n_ctx, threads=threads, merged=merged, limit=limit,
     ))
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
@@ -361,22 +396,25 @@ def extract_cmd(
 
 @app.command("eval")
 def eval_cmd(
-    data: Annotated[Path, typer.Option("--data", "-d", help="Labelled JSONL (e.g. data/test.jsonl from reportx synth).")],
+    data: Annotated[Path, typer.Argument(metavar="DATA", help="Labelled JSONL: report text (input / text / chat messages) and gold "
+                                         "record (output), e.g. data/test.jsonl from reportx synth.", show_default=False)],
     system: Annotated[
         Optional[list[str]],
-        typer.Option("--system", "-s", help="A system as NAME=key=value,...; keys: model, adapter, mode "
+        typer.Option("--system", "-s", metavar="NAME=KEY=VALUE,...", help="A system as NAME=key=value,...; keys: model, adapter, mode "
                      "(fewshot|finetuned), constrained (true|false), shots, merged (true: model is a merged GGUF). Repeatable. Default: few-shot vs "
                      "fine-tuned on the default model, each free and constrained.", show_default=False),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for results.json, table.md, errors.jsonl, chart.png.")] = Path("eval-out"),
+    out: Annotated[Path, typer.Option("--output", "-o", "--out", metavar="DIR", help="Directory for results.json, table.md, "
+                                      "errors.jsonl, chart.png.")] = Path("eval-out"),
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Evaluate only the first N reports.", show_default=False)] = None,
     schema: SchemaOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    quiet: QuietOption = False,
+    threads: ThreadsOption = None,
 ) -> None:
     """Run systems over the same labelled reports and compare them: field accuracy with a 95% interval,
     schema-valid rate, hallucinations, omissions, blocker F1, tokens and latency. Prints a markdown table.
 
-    Example: reportx eval --data data/test.jsonl --limit 200 --out eval-out
+    Example: reportx eval data/test.jsonl -n 200 -o eval-out
     """
     from reportx.eval.runner import evaluate, parse_system
     from reportx.eval.report import markdown_table
@@ -387,8 +425,11 @@ def eval_cmd(
     from reportx.errors import missing_modules
 
     chart = not missing_modules("eval")
-    results = evaluate(data, specs, out_dir=out, schema_spec=schema, limit=limit, quiet=quiet, chart=chart)
+    results = evaluate(data, specs, out_dir=out, schema_spec=schema, limit=limit, quiet=quiet, chart=chart,
+                       threads=threads)
     typer.echo(markdown_table(results))
+    if quiet:
+        return
     files = "results.json, table.md, errors.jsonl" + (", chart.png" if chart else "")
     typer.echo(f"reportx eval: results in {out}/ ({files})", err=True)
     if not chart:
@@ -397,26 +438,27 @@ def eval_cmd(
 
 @app.command("score")
 def score_cmd(
-    gold: Annotated[Path, typer.Argument(help="Labelled JSONL: report text with its gold record.")],
-    predictions: Annotated[list[Path], typer.Argument(help="Prediction JSONL file(s): reportx extract output and "
+    gold: Annotated[Path, typer.Argument(metavar="GOLD", help="Labelled JSONL: report text with its gold record.")],
+    predictions: Annotated[list[Path], typer.Argument(metavar="PREDICTIONS", help="Prediction JSONL file(s): reportx extract output and "
                            "its --errors file, or any tool's records (matched by text sha256, id or line order).")],
     schema: SchemaOption = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON here.", show_default=False)] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Also write the metrics as JSON here.", show_default=False)] = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Score predictions made by anything against labelled data: field accuracy with a 95% interval, per-field
     accuracy, schema-valid rate, hallucinations, omissions, blocker F1, cost. A missing prediction file is skipped
     (with a note) when another one exists; predictions matching no gold report are an error (exit 2).
 
-    Example: reportx extract data/test.jsonl --jsonl-field input -o pred.jsonl; reportx score data/test.jsonl pred.jsonl pred.errors.jsonl
+    Example: reportx extract data/test.jsonl -o pred.jsonl; reportx score data/test.jsonl pred.jsonl pred.errors.jsonl
     """
     from reportx.eval.report import markdown_table, write_results
     from reportx.eval.score import score_files
 
     notes: list[str] = []
     summary, _ = score_files(gold, predictions, schema, notes=notes)
-    for note in notes:
-        typer.echo(f"reportx: {note}", err=True)
     missing = summary["missing_predictions"]
+    for note in [] if quiet else notes:
+        typer.echo(f"reportx: {note}", err=True)
     typer.echo(f"reportx: {summary['reports']} gold reports, {summary['reports'] - missing} with a prediction, "
                f"{missing} without (scored as invalid)", err=True)
     typer.echo(markdown_table({"predictions": summary}))

@@ -19,7 +19,7 @@ from reportx.synth import vocab
 from reportx.synth.generate import stated_statuses
 
 SPLITS = ("train", "val", "test")
-FILES = [f"{s}{suffix}" for s in SPLITS for suffix in (".jsonl", ".messages.jsonl")] + ["stats.json"]
+FILES = [f"{s}{suffix}" for s in SPLITS for suffix in (".jsonl", ".messages.jsonl")] + ["stats.json", "README.md"]
 NULLABLE = ("status", "client", "budget_used_eur", "key_milestone_completed", "next_step")
 
 # Money mentions: a number with a currency before or after it, or the first number of "X de/of/ Y".

@@ -87,35 +87,24 @@ def default_systems() -> list[SystemSpec]:
     return systems
 
 
-def _run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, engines: dict, quiet: bool) -> list[Prediction]:
+def _run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, engines: dict, quiet: bool,
+                threads: int | None = None) -> list[Prediction]:
     from reportx.extract import Extractor
-    from reportx.extract.engine import Engine
+    from reportx.progress import ItemProgress
 
     key = (spec.model, spec.adapter, spec.mode, spec.merged)
     extractor = Extractor(
         model=spec.model, adapter=spec.adapter, mode=spec.mode, constrained=spec.constrained, shots=spec.shots,
-        schema=schema_spec, engine=engines.get(key), merged=spec.merged,
+        schema=schema_spec, engine=engines.get(key), merged=spec.merged, n_threads=threads,
     )
     engines[key] = extractor.engine  # systems that differ only in decoding share the loaded model
     predictions = []
-    progress = None
-    if not quiet and sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        progress = Progress(TextColumn(spec.name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            transient=False, console=__import__("rich.console").console.Console(file=sys.stderr))
-        progress.start()
-        task = progress.add_task(spec.name, total=len(texts))
-    try:
+    with ItemProgress(spec.name, len(texts), sys.stderr, enabled=not quiet) as progress:
         for i, text in enumerate(texts):
             result = extractor.extract(text, source=f"#{i}")
             answer = result.record if result.ok else result.raw_output
             predictions.append(Prediction(answer=answer, meta=result.meta, error=result.error))
-            if progress is not None:
-                progress.advance(task)
-    finally:
-        if progress is not None:
-            progress.stop()
+            progress.advance(failed=not result.ok)
     return predictions
 
 
@@ -128,8 +117,12 @@ def evaluate(
     limit: int | None = None,
     quiet: bool = False,
     chart: bool = True,
+    threads: int | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Run and score each system; write ``results.json``, ``table.md``, ``errors.jsonl`` (and ``chart.png``)."""
+    """Run and score each system; write ``results.json``, ``table.md``, ``errors.jsonl`` (and ``chart.png``).
+
+    ``threads``: llama.cpp threads per system (default: the CPUs available, at most 8).
+    """
     schema = load_schema(schema_spec)
     gold = read_labelled(data, schema, limit=limit)
     systems = systems or default_systems()
@@ -144,7 +137,7 @@ def evaluate(
     for spec in systems:
         if not quiet:
             print(f"reportx eval: {spec.name}: {len(gold)} reports", file=sys.stderr, flush=True)
-        predictions = _run_system(spec, [g.text for g in gold], schema_spec, engines, quiet)
+        predictions = _run_system(spec, [g.text for g in gold], schema_spec, engines, quiet, threads)
         summary, scored = score_all(schema, gold, predictions)
         summary["system"] = {k: v for k, v in spec.__dict__.items() if k != "options"}
         results[spec.name] = summary

@@ -42,11 +42,12 @@ def export_run(
     max_tokens: int = 256,
     torch_model: Any = None,
     dtype: str = "f16",
+    n_threads: int | None = None,
 ) -> ExportResult:
     """Export ``RUN_DIR/adapter`` to ``out`` (default ``RUN_DIR/adapter.gguf``); with ``check > 0`` compare greedy
     answers on that many validation reports (:func:`reportx.export.check_adapter`) and write the details to
     ``RUN_DIR/export_check.json``. ``base_gguf`` is the base llama.cpp loads for the check (default: the run's
-    base when it is a GGUF file)."""
+    base when it is a GGUF file). ``n_threads``: llama.cpp threads in the check."""
     if check < 0:
         raise ReportxError(f"--check must be a number of reports (0 for none), got {check}")
     adapter_dir, found_run_dir, card = locate_adapter(run_dir)
@@ -59,7 +60,8 @@ def export_run(
     result = ExportResult(adapter_gguf=out_path, lora=lora)
     if check:
         result.check = check_adapter(
-            found_run_dir, out_path, check, base_gguf=base_gguf, max_tokens=max_tokens, torch_model=torch_model
+            found_run_dir, out_path, check, base_gguf=base_gguf, max_tokens=max_tokens, torch_model=torch_model,
+            n_threads=n_threads,
         )
         result.check_file = found_run_dir / "export_check.json"
         result.check_file.write_text(json.dumps(result.check.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

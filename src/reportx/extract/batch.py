@@ -8,6 +8,7 @@ whole run (see :mod:`reportx.extract.outputs`); an output or errors file that is
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import sys
@@ -47,6 +48,7 @@ class BatchOptions:
     threads: int | None = None
     max_tokens: int = 256
     prompt_format: str = "auto"
+    limit: int | None = None  # only the first N inputs found
 
 
 @dataclass
@@ -63,11 +65,14 @@ class BatchSummary:
 
 
 def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO | None = None,
-              stderr: TextIO | None = None, extractor=None) -> BatchSummary:
+              stderr: TextIO | None = None, extractor=None, runner=None, open_output=None) -> BatchSummary:
     """Run one extraction batch. Raises ``ReportxError`` for usage and model errors (exit code 2).
 
     ``extractor``: an already built :class:`~reportx.extract.Extractor` to use instead of one made from the
     options' model settings (a long-lived process running several batches loads the model once).
+    ``runner``: extracts the inputs still to do and writes them to the sinks, in place of this process's own
+    loop (``_extract_all``'s arguments; :mod:`reportx.scale` runs them on Ray). ``open_output``: opens the
+    output in place of :func:`open_sink`, for a format the sinks here do not write (``--format`` not checked).
     """
     from reportx.schema import load_schema
 
@@ -88,8 +93,11 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
     schema = extractor.schema if extractor is not None else load_schema(opts.schema)
-    fmt = infer_format(opts.output, opts.fmt)
-    items: list[InputItem] = list(discover(opts.inputs, opts.globs or None, opts.jsonl_field, stdin=stdin))
+    fmt = infer_format(opts.output, opts.fmt) if open_output is None else opts.fmt
+    if opts.limit is not None and opts.limit <= 0:
+        raise ReportxError(f"--limit must be positive, got {opts.limit}")
+    found = discover(opts.inputs, opts.globs or None, opts.jsonl_field, stdin=stdin)
+    items: list[InputItem] = list(found if opts.limit is None else itertools.islice(found, opts.limit))
     errors_path = Path(opts.errors) if opts.errors else default_errors_path(opts.output)
     if opts.output not in (None, "-") and errors_path.resolve() == Path(opts.output).resolve():
         raise ReportxError("--errors must be another file than the output")
@@ -97,7 +105,7 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     _refuse_inputs_as_outputs(opts.inputs, items, [("output", opts.output), ("errors file", str(errors_path))])
 
     summary = BatchSummary(total=len(items), errors_path=errors_path)
-    sink = open_sink(opts.output, fmt, schema, overwrite=opts.overwrite, stream=stdout)
+    sink = (open_output or open_sink)(opts.output, fmt, schema, overwrite=opts.overwrite, stream=stdout)
     error_sink: ErrorSink | None = None
     try:
         error_sink = ErrorSink(errors_path, overwrite=opts.overwrite)
@@ -110,7 +118,7 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
                 done.add((it.source, it.sha256))
         summary.skipped = len(items) - len(todo)
         if todo:
-            _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor)
+            (runner or _extract_all)(todo, opts, schema, sink, error_sink, summary, err, extractor)
     finally:
         _close_sinks(sink, error_sink)
     if not opts.quiet:
@@ -183,17 +191,9 @@ def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=N
         if not opts.quiet:
             for notice in extractor.notices:
                 print(f"reportx: {notice}", file=err)
-    progress = None
-    show = not opts.quiet and len(todo) > 1 and hasattr(err, "isatty") and err.isatty()
-    if show:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from reportx.progress import ItemProgress
 
-        progress = Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            TextColumn("{task.fields[failed]} failed"), console=Console(file=err), transient=True)
-        progress.start()
-        task = progress.add_task("extract", total=len(todo), failed=0)
-    try:
+    with ItemProgress("extracting", len(todo), err, enabled=not opts.quiet and len(todo) > 1) as progress:
         for item in todo:
             if extractor is not None:
                 result = extractor.extract_item(item)
@@ -207,11 +207,7 @@ def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=N
             else:
                 error_sink.write(result)
                 summary.failed += 1
-            if progress is not None:
-                progress.update(task, advance=1, failed=summary.failed)
-    finally:
-        if progress is not None:
-            progress.stop()
+            progress.advance(failed=not result.ok)
 
 
 def _input_error(item: InputItem, opts, schema):

@@ -181,7 +181,8 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 def write_dataset(examples: list[Example], out_dir: str | Path, seed: int | None = None) -> dict:
     """Write {train,val,test}.jsonl (instruction/input/output), {train,val,test}.messages.jsonl (chat
-    ``messages``) and stats.json into ``out_dir``; return the stats. ``seed`` defaults to the one in the ids."""
+    ``messages``), stats.json and a dataset card (README.md, :func:`dataset_card`) into ``out_dir``; return the
+    stats. ``seed`` defaults to the one in the ids."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     schema = builtin_schema()
@@ -200,4 +201,35 @@ def write_dataset(examples: list[Example], out_dir: str | Path, seed: int | None
         ))
     stats = compute_stats(examples, seed)
     (out / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(dataset_card(stats), encoding="utf-8", newline="\n")
     return stats
+
+
+#: Split names as Hugging Face datasets calls them (val -> validation).
+HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
+
+
+def dataset_card(stats: dict) -> str:
+    """A Hugging Face dataset card (README.md) for a written folder: its YAML ``configs`` map the files to the
+    train / validation / test splits, so ``datasets.load_dataset(FOLDER)`` loads the instruction form and
+    ``load_dataset(FOLDER, "messages")`` the chat form. (Without the card, datasets' file-name rules would put
+    train.jsonl and train.messages.jsonl into one split.)"""
+    lines = ["---", "language:", "- es", "- en", "task_categories:", "- text-generation", "configs:"]
+    for config, suffix in (("default", ".jsonl"), ("messages", ".messages.jsonl")):
+        lines += [f"- config_name: {config}", "  data_files:"]
+        lines += [f"  - split: {HF_SPLITS[s]}\n    path: {s}{suffix}" for s in SPLITS]
+    splits = ", ".join(f"{HF_SPLITS[s]} {stats['splits'].get(s, 0)}" for s in SPLITS)
+    languages = ", ".join(f"{lang} {count}" for lang, count in sorted(stats["languages"].items()))
+    lines += [
+        "---", "", "# Synthetic daily project reports and their JSON records", "",
+        f"Written by `reportx synth` (seed {stats['seed']}): {stats['n']} report -> record pairs ({splits}; "
+        f"{languages}). The split is by template family, so validation and test hold writing styles that train "
+        "never shows. Every text and record is synthetic.", "",
+        "- `SPLIT.jsonl`: `id`, `lang`, `family`, `instruction`, `input` (the report), `output` (the gold record, "
+        "compact JSON).",
+        "- `SPLIT.messages.jsonl`: `id`, `lang`, `family`, `messages` (the same pair as a chat).",
+        "- `stats.json`: counts by language, family, split, blockers and null fields.", "",
+        "```python", "from datasets import load_dataset", "", 'pairs = load_dataset("PATH/TO/THIS/FOLDER")',
+        'chats = load_dataset("PATH/TO/THIS/FOLDER", "messages")', "```", "",
+    ]
+    return "\n".join(lines)

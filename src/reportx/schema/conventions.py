@@ -44,26 +44,62 @@ def _is_null_word(text: str) -> bool:
     return fold(text).strip(" .") in NULL_WORDS
 
 
-_STATUS_BY_WORD: dict[str, str] = {fold(w): value for value, words in STATUS_WORDS.items() for w in words}
+#: Further ways of writing a status, for reading only (the synthesizer writes STATUS_WORDS, the brief's list).
+#: Each is the same colour or phrase in another form: a traffic-light emoji is the light itself, and Unicode has no
+#: amber circle, so the amber light is drawn orange (🟠, 🟧); "all good" is "todo bien" in English.
+#: Not here, on purpose: "on hold" / "en pausa" and "delayed" / "retrasado" report a state of the work, not a
+#: colour (a project paused by its client may be green, a delay may be amber or red); "orange" is also a company;
+#: "okay" is a filler in dictated reports ("okay, starting"); a bare "✅" marks a task done (see _LABELLED_MARK_RE).
+STATUS_EXTRA_WORDS: dict[str, tuple[str, ...]] = {
+    "Verde": ("🟢", "🟩", "all good"),
+    "Amarillo": ("🟡", "🟨", "🟠", "🟧"),
+    "Rojo": ("🔴", "🟥"),
+}
+
+_STATUS_BY_WORD: dict[str, str] = {
+    fold(w): value for table in (STATUS_WORDS, STATUS_EXTRA_WORDS) for value, words in table.items() for w in words
+}
 _STATUS_BY_WORD.update({fold(v): v for v in STATUS_VALUES})
 # Longest wording first, so "todo ok" wins over "ok" and "off track" over nothing shorter.
 _STATUS_PATTERN = re.compile(
     r"(?<![a-z0-9])(" + "|".join(re.escape(w) for w in sorted(_STATUS_BY_WORD, key=len, reverse=True)) + r")(?![a-z0-9])"
 )
+# "not on track", "no está en plazo", "isn't blocked", "sin riesgo": a negated wording states no status (and which
+# one it means instead is not said), so it is not counted. One word may sit between ("not yet", "no está").
+_NEGATED = re.compile(r"(?:(?<![a-z])(?:no|not|sin|nunca|never|ni)|n't)\s+(?:[a-z]+\s+)?$")
+
+
+def _is_negated(key: str, start: int) -> bool:
+    # Only the last 30 characters before the wording: two words back are enough, and a long text stays linear.
+    return _NEGATED.search(key, max(0, start - 30), start) is not None
+
+
+# A RAG letter ("RAG: A", "R/A/G: G") or a check mark ("Estado: ✅") is a status only right after a status label:
+# alone, "A" is a letter and "✅" marks a task done (the chat reports use it so).
+_RAG_LETTER_RE = re.compile(r"^(?:rag|r\s*/\s*a\s*/\s*g)(?:\s+status)?\s*[:=-]?\s*(?P<letter>[rag])$")
+_RAG_LETTERS = {"g": "Verde", "a": "Amarillo", "r": "Rojo"}
+_LABELLED_MARK_RE = re.compile(
+    r"^(?:estado|status|state|semaforo|situacion|rag(?:\s+status)?)\s*[:=-]?\s*[✅✔☑]\ufe0f?$"  # U+FE0F: emoji style
+)
 
 
 def parse_status(value: Any) -> str | None:
-    """Map a status wording ("verde", "todo OK", "at risk", "Rojo") to Verde / Amarillo / Rojo."""
+    """Map a status wording ("verde", "todo OK", "at risk", "Rojo", "RAG: A", "🟢") to Verde / Amarillo / Rojo."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"status must be a string, got {type(value).__name__}")
     if _is_null_word(value):
         return None
-    key = fold(value).strip(" .!:;,")
+    key = re.sub(r"(?<=[a-z])[-_](?=[a-z])", " ", fold(value)).strip(" .!:;,")  # "at-risk", "off_track"
     if key in _STATUS_BY_WORD:
         return _STATUS_BY_WORD[key]
-    found = {_STATUS_BY_WORD[m.group(1)] for m in _STATUS_PATTERN.finditer(key)}
+    letter = _RAG_LETTER_RE.match(key)
+    if letter:
+        return _RAG_LETTERS[letter.group("letter")]
+    if _LABELLED_MARK_RE.match(key):
+        return "Verde"
+    found = {_STATUS_BY_WORD[m.group(1)] for m in _STATUS_PATTERN.finditer(key) if not _is_negated(key, m.start())}
     if len(found) == 1:
         return found.pop()
     raise ValueError(f"not a status wording: {value!r} (expected one of {', '.join(STATUS_VALUES)})")
@@ -103,7 +139,18 @@ def parse_project_name(value: Any) -> str | None:
 #: it as ``pattern`` so that constrained decoding cannot write free text ("bug de login") as a ticket id.
 TICKET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-/.]*$"
 
-_TICKET_PREFIX = re.compile(r"^(?:ticket|tique|incidencia|issue|id|n[ºo°]\.?|núm\.?|num\.?)\s*[:#.]?\s*", re.IGNORECASE)
+#: Words written before a ticket's id ("bug #12", "ticket número 4471"). A word is a prefix only when no letter or
+#: dash follows it, so that a key spelled like one stays whole ("BUG-77", "IDX-12", "CASE-9"); "ticket4471" and
+#: "ID9812" still lose theirs.
+_TICKET_WORDS = (
+    "ticket", "tique", "incidencia", "incidente", "incident", "issue", "bug", "caso", "case", "tarea", "task",
+    "story", "historia", "req", "request", "petici[oó]n", "solicitud", "pr", "mr", "ref", "referencia", "reference",
+    "n[uú]mero", "number", "n[uú]m", "nr", "no", "id",
+)
+_TICKET_PREFIX = re.compile(
+    r"^(?:(?:" + "|".join(_TICKET_WORDS) + r")(?![a-z_-])|n\.?\s*[º°])\s*[:#.]?\s*", re.IGNORECASE
+)
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})  # typographic dashes, as Word writes
 
 
 def parse_ticket_id(value: Any) -> str | None:
@@ -118,7 +165,8 @@ def parse_ticket_id(value: Any) -> str | None:
         return str(int(value))
     if not isinstance(value, str):
         raise ValueError(f"ticket_id must be text, got {type(value).__name__}")
-    text = value.strip().strip(" .,;:()[]{}" + _QUOTES)
+    text = re.sub(r"\s+\([^()]*\)\s*$", "", value.translate(_DASHES))  # "#9812 (login)": the rest describes it
+    text = text.strip().strip(" .,;:()[]{}" + _QUOTES)
     if _is_null_word(text):
         return None
     previous = None
@@ -163,19 +211,48 @@ def parse_number(token: str) -> float:
 
 
 _MONEY_RE = re.compile(
+    # A number glued to a letter or a dash is no amount ("JIRA-482", "Q3", "1e5"), unless the letters are the
+    # currency ("EUR12300"); a currency before the number also lets a lower-case "m" mean millions ("€2.5m").
+    r"(?:(?P<cur>€|\beur)[ \u00a0]*|(?<![\w.,-]))"
     r"(?P<num>\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?)[ \u00a0]*"
-    r"(?P<mult>k|mil|millones|million|millions|(?-i:M)|m(?=[ \u00a0]*(?:€|eur)))?(?![a-z])",
+    r"(?P<mult>mil[ \u00a0]+millones|millones|millon|millions?|mill\.|billones|billon|billions?|bn|k|mil|(?-i:MM|M)"
+    r"|(?(cur)m|m(?=[ \u00a0]*(?:€|eur))))?(?![a-z])"
+    r"(?P<half>(?<=on|es)[ \u00a0]+y[ \u00a0]+medio(?![a-z]))?",  # "2 millones y medio": after millón/billón, not "k"
     re.IGNORECASE,
 )
-# "M" means millions; a lower-case "m" only does before a currency ("3 m€"), else it is metres or minutes.
-_MULTIPLIERS = {"k": 1e3, "mil": 1e3, "m": 1e6, "millones": 1e6, "million": 1e6, "millions": 1e6}
+# "M" means millions; a lower-case "m" only does next to a currency ("3 m€", "€2.5m"), else it is metres or minutes.
+# "MM" is Latin American for millions; "billón" is Spanish for 10^12, "billion" English for 10^9.
+_MULTIPLIERS = {
+    "k": 1e3, "mil": 1e3, "m": 1e6, "mm": 1e6, "mill.": 1e6, "millon": 1e6, "millones": 1e6, "million": 1e6,
+    "millions": 1e6, "mil millones": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "billon": 1e12, "billones": 1e12,
+}
+#: Amounts in words, rewritten as digits before reading: "un millón" -> "1 millon", "mil euros" -> "1000 euros".
+_MONEY_WORDS = (
+    (re.compile(r"(?<![\w.,])(?:medio|half\s+a)\s+(?=milli?on)", re.IGNORECASE), "0.5 "),  # before "a million"
+    (re.compile(r"(?<![\w.,])(?:un|one|a)\s+(?=milli?on)", re.IGNORECASE), "1 "),
+    (re.compile(r"(?<![\w.,])(?:cero|zero)(?=\s*(?:€|eur))", re.IGNORECASE), "0"),
+    # "mil euros" is a thousand; "30 mil euros" is read by _MONEY_RE, so a number before "mil" leaves it alone
+    (re.compile(r"(?P<number>\d[ \u00a0]*)?(?<![\w.,])mil(?=\s*(?:€|eur))", re.IGNORECASE),
+     lambda m: m.group(0) if m.group("number") else "1000"),
+)
+# Another currency's amount is not an amount in euros: "$1,000", "USD 500", "500 dólares", "MXN 20.000".
+_OTHER_CURRENCY = re.compile(
+    r"[$£¥]|(?<![a-z])(?:usd|gbp|mxn|ars|clp|cop|pen|brl|chf|dolar(?:es)?|dollars?|libras?|pounds?|pesos?)(?![a-z])",
+    re.IGNORECASE,
+)
+_EURO = re.compile(r"€|(?<![a-z])eur", re.IGNORECASE)
+
+
+def _strip_accents(text: str) -> str:
+    # Case is kept: "M" (millions) and "m" (metres) differ.
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
 def parse_money(value: Any) -> float | None:
     """Euros spent: "4500€ de 5000€" -> 4500, "4,5k€" -> 4500, "EUR 12,300" -> 12300, "12.300,50 €" -> 12300.5.
 
-    A percentage is never an amount and raises. Of several amounts the first is the one spent
-    ("X de Y" / "X of Y").
+    A percentage is never an amount and raises, and so does an amount in another currency. Of several amounts
+    the first is the one spent ("X de Y" / "X of Y").
     """
     if value is None:
         return None
@@ -191,44 +268,110 @@ def parse_money(value: Any) -> float | None:
         return None
     if "%" in value:
         raise ValueError(f"a percentage is not an amount in euros: {value!r}")
-    match = _MONEY_RE.search(value)
+    text = _strip_accents(value)
+    if _OTHER_CURRENCY.search(text) and not _EURO.search(text):
+        raise ValueError(f"not an amount in euros: {value!r}")
+    for pattern, digits in _MONEY_WORDS:
+        text = pattern.sub(digits, text)
+    match = _MONEY_RE.search(text)
     if not match:
         raise ValueError(f"no amount in {value!r}")
     amount = parse_number(match.group("num"))
     mult = match.group("mult")
     if mult:
-        amount *= _MULTIPLIERS[mult.lower()]
+        scale = _MULTIPLIERS[" ".join(mult.lower().split())]
+        amount = amount * scale + (scale / 2 if match.group("half") else 0.0)
     return round(amount, 2)
 
 
 # Durations -------------------------------------------------------------------------------------------------
 
+#: Number words that state a quantity ("dos horas", "a couple of days"). "unas", "a few", "varias", "some" are not
+#: here: they state no number, and "unas horas" is unquantified (None).
 _WORD_NUMBERS = {
-    "un": 1, "una": 1, "uno": 1, "a": 1, "an": 1, "one": 1, "dos": 2, "two": 2, "tres": 3, "three": 3,
-    "cuatro": 4, "four": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6, "siete": 7, "seven": 7, "ocho": 8,
-    "eight": 8, "nueve": 9, "nine": 9, "diez": 10, "ten": 10, "doce": 12, "twelve": 12, "medio": 0.5,
-    "media": 0.5, "half": 0.5, "half a": 0.5, "half an": 0.5,
+    "cero": 0, "zero": 0, "un": 1, "una": 1, "uno": 1, "a": 1, "an": 1, "one": 1, "dos": 2, "two": 2, "tres": 3,
+    "three": 3, "cuatro": 4, "four": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6, "siete": 7, "seven": 7,
+    "ocho": 8, "eight": 8, "nueve": 9, "nine": 9, "diez": 10, "ten": 10, "once": 11, "eleven": 11, "doce": 12,
+    "twelve": 12, "quince": 15, "fifteen": 15, "veinte": 20, "twenty": 20, "veinticuatro": 24, "twenty four": 24,
+    "treinta": 30, "thirty": 30, "cuarenta y cinco": 45, "forty five": 45, "cuarenta y ocho": 48, "forty eight": 48,
+    "sesenta": 60, "sixty": 60, "noventa": 90, "ninety": 90,
+    "un par": 2, "par": 2, "a couple": 2, "couple": 2,  # "un par de horas", "a couple of days": a couple is two
+    "medio": 0.5, "media": 0.5, "half": 0.5, "half a": 0.5, "half an": 0.5,
 }
-_UNIT_HOURS = {
-    "dia": HOURS_PER_DAY, "dias": HOURS_PER_DAY, "day": HOURS_PER_DAY, "days": HOURS_PER_DAY,
+#: Hours per unit. None: a duration the conventions give no hours for (a week: 5 working days or 7? a month?),
+#: so a quote that uses one is not converted (None) rather than guessed.
+_UNIT_HOURS: dict[str, float | None] = {
+    "dia": HOURS_PER_DAY, "dias": HOURS_PER_DAY, "day": HOURS_PER_DAY, "days": HOURS_PER_DAY, "d": HOURS_PER_DAY,
     "jornada": HOURS_PER_DAY, "jornadas": HOURS_PER_DAY, "workday": HOURS_PER_DAY, "workdays": HOURS_PER_DAY,
-    "hora": 1.0, "horas": 1.0, "hour": 1.0, "hours": 1.0, "h": 1.0, "hr": 1.0, "hrs": 1.0,
+    "hora": 1.0, "horas": 1.0, "horita": 1.0, "horitas": 1.0, "hour": 1.0, "hours": 1.0, "h": 1.0, "hr": 1.0,
+    "hrs": 1.0, "hs": 1.0,
     "minuto": 1 / 60, "minutos": 1 / 60, "minute": 1 / 60, "minutes": 1 / 60, "min": 1 / 60, "mins": 1 / 60,
     "m": 1 / 60,
+    "semana": None, "semanas": None, "week": None, "weeks": None, "mes": None, "meses": None, "month": None,
+    "months": None,
 }
-_QTY = r"(?P<qty>\d+(?:[.,]\d+)?|" + "|".join(sorted((re.escape(w) for w in _WORD_NUMBERS), key=len, reverse=True)) + r")"
-_UNIT = r"(?P<unit>" + "|".join(sorted(_UNIT_HOURS, key=len, reverse=True)) + r")"
-_DURATION_RE = re.compile(r"(?<![a-z0-9])(?:" + _QTY + r"\s*)?" + _UNIT + r"(?![a-z])")
-# "y medio"/"y media"/"and a half" after a unit adds half of that unit: "día y medio" = 12, "hora y media" = 1.5.
-_AND_A_HALF_RE = re.compile(r"^\s*(?:y\s+medi[oa]|and\s+a\s+half)")
-# "one and a half hours", "2 and a half days": the half belongs to the number, before the unit.
-_N_AND_A_HALF_RE = re.compile(r"(?<![a-z0-9])(\d+|[a-z]+) and a half(?= )")
-_CLOCK_RE = re.compile(r"(?<![\d])(\d+)\s*h\s*(\d{1,2})\s*(?:m|min)?(?![a-z\d])")
+
+
+def _alternation(words: Any) -> str:
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+# Digits may touch their unit ("2h"); a number word needs a space, or "ahora" (now) would be "a hora", "mediodía"
+# (noon) "medio día" and "and" "an d(ay)". A glued typo ("doshoras") is then left unread rather than misread.
+_DURATION_RE = re.compile(
+    r"(?<![a-z0-9])(?:(?:(?P<num>\d+(?:[.,]\d+)?)\s*|(?P<word>" + _alternation(_WORD_NUMBERS) + r")\s+)"
+    r"(?:(?:de|of)\s+)?)?(?P<unit>" + _alternation(_UNIT_HOURS) + r")(?![a-z])"
+)
+# A fraction after a unit adds that part of the unit: "día y medio" = 12, "hora y media" = 1.5, "2 horas y cuarto".
+_AND_A_FRACTION_RE = re.compile(r"^\s*(?:y\s+(?P<es>medi[oa]|cuarto)|and\s+a\s+(?P<en>half|quarter))(?![a-z])")
+_FRACTION_OF = {"medio": 0.5, "media": 0.5, "half": 0.5, "cuarto": 0.25, "quarter": 0.25}
+# "one and a half hours", "2 y media horas": the half belongs to the number, before the unit.
+_N_AND_A_HALF_RE = re.compile(r"(?<![a-z0-9.,])(\d+|[a-z]+) (?:and a half|y medi[oa])(?= )")
+_CLOCK_RE = re.compile(r"(?<![\d])(\d+)\s*h\s*(\d{1,2})\s*(?:m|min)?(?![a-z\d])")  # "1h30", "1 h 30 min"
+# "1:30 h"; without a unit "10:30" is a time of day
+_COLON_RE = re.compile(r"(?<![\d:])(\d{1,2}):([0-5]\d)\s*(?:h|hrs?|hs|horas?|hours?)(?![a-z])")
+_VULGAR_RE = re.compile(r"(?<!\d)(?:(\d+)\s*)?([½¼¾])")  # before fold: NFKD writes "½" as "1⁄2"
+_SLASH_FRACTION_RE = re.compile(r"(?<![\d/.,])(?:(\d+)\s+)?([13])/([24])(?![\d/])")  # "1/2 hora", "2 1/2 días"
+_FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75, "1/2": 0.5, "1/4": 0.25, "3/4": 0.75}
+
+# A range ("2-3 horas", "entre 2 y 3 horas", "una o dos horas", "3–4h") states no one duration; choosing an end or
+# the middle would be inventing, so it is None. A range goes up: "4471 - 2 horas" (a ticket, then 2 hours) is none.
+_RANGE_NUMBER = r"\d+(?:[.,]\d+)?|" + _alternation(w for w, n in _WORD_NUMBERS.items() if n >= 1 and n == int(n)
+                                                   and w not in ("a", "an", "un par", "par", "a couple", "couple"))
+_RANGE_RE = re.compile(
+    r"(?<![a-z0-9.,])(?P<lo>" + _RANGE_NUMBER + r")\s*(?:-|–|—|/|a|o|u|to|or|y|and)\s*(?P<hi>" + _RANGE_NUMBER
+    + r")\s*(?:(?:de|of)\s+)?(?:" + _alternation(_UNIT_HOURS) + r")(?![a-z])"
+)
+# "all day", "todo el día", "toda la jornada", "la jornada completa", "the whole day", "un día entero": one day.
+_WHOLE = r"(?:all|todo|toda|whole|full|entire|entero|entera|completo|completa)"
+_ONE_DAY = r"(?:dia|day|jornada|workday)"
+_WHOLE_DAY_RE = re.compile(
+    rf"(?<![a-z0-9])(?:(?:un|una|a|an|one|the|el|la)\s+)?(?:{_WHOLE}\s+(?:(?:the|el|la|un|una|a)\s+)?{_ONE_DAY}"
+    rf"|{_ONE_DAY}\s+{_WHOLE})(?![a-z])"
+)
+# "un cuarto de hora", "three quarters of an hour", "a quarter hour".
+_QUARTER_RE = re.compile(
+    r"(?<![a-z])(?:(?P<n>un|a|one|tres|three)\s+)?(?:cuartos?|quarters?)\s+(?:de\s+(?:una\s+)?hora|of\s+an\s+hour|hour)"
+    r"(?![a-z])"
+)
+# A part of a day ("toda la mañana", "all morning", "una tarde") is a duration with no hours in the conventions.
+# It needs a quantity before it: "mañana" alone is tomorrow, and "por la tarde" says when, not how long.
+_PART_OF_DAY = r"(?:manana|tarde|morning|afternoon|evening)s?(?![a-z])"
+_PART_OF_DAY_RE = re.compile(r"(?<![a-z0-9])(?:toda la|all|una|a|one|media|medio|half a|\d+|dos|two)\s+" + _PART_OF_DAY)
+# Words that say a delay happened without saying how long: None, not a guess and not an error.
+_VAGUE_RE = re.compile(
+    r"(?<![a-z])(?:rat(?:o|ito)s?|while|a bit|un poco|tiempo|some time|delay(?:s|ed)?|retrasos?|demoras?"
+    r"|(?:la|the)\s+" + _PART_OF_DAY +
+    r"|unquantified|sin cuantificar|no cuantificad[oa]|not quantified|sin estimar|not estimated|por determinar"
+    r"|tbd|tbc|indeterminad[oa])(?![a-z])"
+)
 
 
 def parse_hours(value: Any) -> float | None:
-    """A delay in hours: "2 horas" -> 2, "media hora" -> 0.5, "90 minutos" -> 1.5, "un día" -> 8,
-    "día y medio" -> 12, "2 days" -> 16. A duration with no quantity ("unas horas") is None (unquantified)."""
+    """A delay in hours: "2 horas" -> 2, "media hora" -> 0.5, "90 minutos" -> 1.5, "un día" / "all day" -> 8,
+    "día y medio" -> 12, "2 days" -> 16, "un par de horas" -> 2. None when the text states no single quantity:
+    unquantified ("unas horas", "a while", "un rato"), a range ("2-3 horas") or a unit with no hours in the
+    conventions ("una semana", "toda la mañana"). ``ValueError`` when it is no duration at all ("mañana")."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -241,32 +384,68 @@ def parse_hours(value: Any) -> float | None:
         raise ValueError(f"delay_hours must be a number, got {type(value).__name__}")
     if _is_null_word(value):
         return None
-    text = fold(value).replace("-", " ")
-    text = re.sub(r"\b(?:full|whole|entero|entera|completo|completa)\s+", "", text)
-    text = re.sub(r"\b(?:entero|entera|completo|completa)\b", "", text)
-    text = _N_AND_A_HALF_RE.sub(_plus_half, text)
+    text = fold(_fractions_to_decimals(value))
+    text = re.sub(r"(\d)['’](\d)(?!\d)", r"\1,\2", text)  # "2'5 horas": an apostrophe as decimal mark
+    text = re.sub(r"(\d)\s*['’′](?![\d'’′])", r"\1 min", text)  # "90'": the prime is minutes
+    if any(_as_number(m.group("lo")) < _as_number(m.group("hi")) for m in _RANGE_RE.finditer(text)):
+        return None
+    text = _rewrite_duration_words(text)
     if re.fullmatch(r"\d+(?:[.,]\d+)?", text):
         return parse_number(text) if "," not in text else float(text.replace(",", "."))
-    clock = _CLOCK_RE.search(text)
+    clock = _CLOCK_RE.search(text) or _COLON_RE.search(text)
     if clock:
         return round(int(clock.group(1)) + int(clock.group(2)) / 60, 4)
+    return _sum_durations(text, value)
+
+
+def _rewrite_duration_words(text: str) -> str:
+    """Folded text with the ways of writing a duration in words brought to "<number> <unit>"."""
+    text = re.sub(r"[-–—]", " ", text)  # "2-hour delay", "half-day", "full-day"
+    text = _WHOLE_DAY_RE.sub("1 dia", text)
+    text = _QUARTER_RE.sub(lambda m: f"{45 if m.group('n') in ('tres', 'three') else 15} min", text)
+    text = re.sub(r"\b(?:full|whole|entire|entero|entera|completo|completa)\s+", "", text)  # "3 full days"
+    text = re.sub(r"\b(?:entero|entera|completo|completa)\b", "", text)
+    text = re.sub(r"\b(?:working|business|work)\s+(?=days?\b)", "", text)  # "2 working days" are 2 days
+    return _N_AND_A_HALF_RE.sub(_plus_half, text).strip()
+
+
+def _sum_durations(text: str, value: str) -> float | None:
     total = 0.0
-    quantified = unquantified = False
+    quantified = unquantified = unconvertible = False
     for m in _DURATION_RE.finditer(text):
         unit = _UNIT_HOURS[m.group("unit")]
-        qty = m.group("qty")
-        half = _AND_A_HALF_RE.match(text[m.end():])
-        if qty is None and not half:
+        qty = m.group("num") or m.group("word")
+        fraction = _AND_A_FRACTION_RE.match(text[m.end():])
+        if unit is None:
+            unconvertible = True  # "una semana"
+        elif qty is None and not fraction:
             unquantified = True  # "unas horas", "some days"
-            continue
-        amount = 1.0 if qty is None else float(qty.replace(",", ".")) if qty[0].isdigit() else float(_WORD_NUMBERS[qty])
-        total += amount * unit + (unit / 2 if half else 0.0)
-        quantified = True
+        else:
+            part = _FRACTION_OF[fraction.group("es") or fraction.group("en")] if fraction else 0.0
+            total += (1.0 if qty is None else _as_number(qty)) * unit + part * unit
+            quantified = True
+    if unconvertible or _PART_OF_DAY_RE.search(text):
+        return None  # "2 días y una semana" has no total in hours either
     if quantified:
         return round(total, 4)
-    if unquantified:
+    if unquantified or _VAGUE_RE.search(text):
         return None
     raise ValueError(f"not a duration: {value!r}")
+
+
+def _as_number(token: str) -> float:
+    """A quantity as written: "2", "1,5", "dos", "a couple"."""
+    return float(token.replace(",", ".")) if token[0].isdigit() else float(_WORD_NUMBERS[token])
+
+
+def _fractions_to_decimals(text: str) -> str:
+    """"1½ h" -> "1.5 h", "1/2 hora" -> "0.5 hora", "2 1/2 días" -> "2.5 días" (only halves and quarters)."""
+    text = _VULGAR_RE.sub(lambda m: f"{int(m.group(1) or 0) + _FRACTIONS[m.group(2)]:g}", text)
+    return _SLASH_FRACTION_RE.sub(
+        lambda m: f"{int(m.group(1) or 0) + _FRACTIONS[m.group(2) + '/' + m.group(3)]:g}"
+        if m.group(2) + "/" + m.group(3) in _FRACTIONS else m.group(0),
+        text,
+    )
 
 
 def _plus_half(match: re.Match[str]) -> str:

@@ -20,7 +20,7 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 
 $(VENV)/.train: pyproject.toml $(VENV)/.base
 	$(BIN)/pip install -q '$(TORCH)'
-	$(BIN)/pip install -q -e '.[dev,train,eval]'
+	$(BIN)/pip install -q -e '.[dev,train,eval,pandas]'
 	@touch $@
 
 install: $(VENV)/.base  ## base install: extraction with the embedded default model, and pytest

@@ -9,7 +9,7 @@ from reportx.progress import ItemProgress
 
 def test_log_lines_every_n_items_and_at_the_end():
     stream = io.StringIO()  # not a terminal, like cron's or Airflow's log file
-    with ItemProgress("extracting", 25, stream, every_items=10, every_seconds=3600) as progress:
+    with ItemProgress("extracting", 25, stream, every_items=10, every_seconds=3600, min_seconds=0) as progress:
         for i in range(25):
             progress.advance(failed=i == 3)
     lines = stream.getvalue().splitlines()
@@ -32,3 +32,11 @@ def test_disabled_writes_nothing():
         for _ in range(5):
             progress.advance()
     assert stream.getvalue() == "" and progress.done == 5
+
+
+def test_a_batch_over_in_seconds_prints_no_lines():
+    stream = io.StringIO()
+    with ItemProgress("extracting", 400, stream) as progress:
+        for _ in range(400):
+            progress.advance()
+    assert stream.getvalue() == ""

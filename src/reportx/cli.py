@@ -469,10 +469,28 @@ def score_cmd(
 def main() -> None:
     """Entry point: run the CLI; user errors become one line on stderr and exit code 2, never a traceback.
 
-    Typer (standalone mode) already prints usage errors with exit code 2 and help with exit code 0.
+    Usage errors (an unknown option, a value outside an option's choices) are one line too, with exit code 2.
     """
+    try:  # typer >= 0.2x carries its own copy of click
+        from typer._click import exceptions as click_errors
+    except ImportError:  # pragma: no cover - older typer on click
+        from click import exceptions as click_errors
+
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click_errors.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `reportx` alone: the help, exit 2 as click does
+            exc.show()
+            sys.exit(exc.exit_code)
+        hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        typer.echo(f"reportx: error: {exc.format_message().replace('Value error, ', '')}{hint}", err=True)
+        sys.exit(2)
+    except click_errors.ClickException as exc:  # a file option that cannot be opened, and the like
+        typer.echo(f"reportx: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("reportx: interrupted", err=True)
+        sys.exit(130)
     except ReportxError as exc:
         typer.echo(f"reportx: error: {exc}", err=True)
         sys.exit(2)
@@ -482,3 +500,4 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("reportx: interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,7 +9,12 @@ class ReportxError(Exception):
 EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("torch", "transformers", "peft", "trl", "datasets", "accelerate"),
     "eval": ("matplotlib",),
+    "pandas": ("pandas",),
+    "ray": ("ray", "pyarrow"),
 }
+
+#: The Makefile target that installs an extra in a checkout, where there is one.
+MAKE_TARGETS: dict[str, str] = {"train": "make install-train"}
 
 
 def missing_modules(extra: str) -> list[str]:
@@ -25,5 +30,6 @@ def require_extra(extra: str, purpose: str) -> None:
     if missing:
         raise ReportxError(
             f"{purpose} needs the '{extra}' extra ({', '.join(missing)} not installed): "
-            f"pip install 'reportx[{extra}]' (or make install-train in a checkout)"
+            f"pip install 'reportx[{extra}]'"
+            + (f" (or {MAKE_TARGETS[extra]} in a checkout)" if extra in MAKE_TARGETS else "")
         )

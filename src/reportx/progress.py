@@ -3,7 +3,8 @@
 An ETL job's stderr is usually a file (cron, Airflow, systemd): a bar that redraws itself is noise there, and
 nothing at all until the end leaves an operator guessing. So when the stream is not a terminal, a line like
 ``reportx: extracting 250/5000 (5%), 2 failed, 4.1 min elapsed, ~78 min left`` is printed every
-``every_items`` items or ``every_seconds`` seconds, whichever comes first, and once at the end.
+``every_seconds`` seconds, or every ``every_items`` items once ``min_seconds`` have passed since the last line,
+and at the end if a line came before: a batch that is over in seconds prints only its summary.
 ``REPORTX_PROGRESS_SECONDS`` sets the interval for logs (default 30).
 """
 
@@ -36,17 +37,19 @@ class ItemProgress:
         total: how many items there are.
         stream: where to write (stderr).
         enabled: False shows nothing (``--quiet``, or a single item).
-        every_items: in a log, a line at least every this many items (default: a tenth of the total).
+        every_items: in a log, a line every this many items (default: a tenth of the total, at least 50).
         every_seconds: in a log, a line at least this often (default ``REPORTX_PROGRESS_SECONDS`` or 30).
+        min_seconds: in a log, never two lines closer than this, whatever the items (default 5).
     """
 
     def __init__(self, label: str, total: int, stream: TextIO, *, enabled: bool = True,
-                 every_items: int | None = None, every_seconds: float | None = None) -> None:
+                 every_items: int | None = None, every_seconds: float | None = None, min_seconds: float = 5.0) -> None:
         self.label, self.total, self.stream = label, total, stream
         self.enabled = enabled and total > 0
         self.is_terminal = bool(getattr(stream, "isatty", lambda: False)())
-        self.every_items = every_items or max(1, total // 10)
+        self.every_items = every_items or max(50, total // 10)
         self.every_seconds = _log_seconds() if every_seconds is None else every_seconds
+        self.min_seconds = min(min_seconds, self.every_seconds)
         self.done = self.failed = 0
         self._start = self._last_line = time.monotonic()
         self._last_count = 0
@@ -75,8 +78,9 @@ class ItemProgress:
             self._bar.update(self._task, advance=1, failed=self.failed)
             return
         now = time.monotonic()
-        if (self.done - self._last_count >= self.every_items or now - self._last_line >= self.every_seconds
-                or self.done == self.total):
+        since = now - self._last_line
+        if (since >= self.every_seconds or (self.done - self._last_count >= self.every_items and since >= self.min_seconds)
+                or (self.done == self.total and self._last_count > 0)):
             self._log_line(now)
 
     def _log_line(self, now: float) -> None:

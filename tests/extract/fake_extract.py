@@ -25,8 +25,19 @@ BASE: dict[str, Any] = {"project_name": "Alpha", "status": "Verde", "client": "A
                         "key_milestone_completed": None, "blockers_today": [], "next_step": None}
 
 
+FAKE_MODEL = "fake.gguf@000000000000"
+
+
+class FakeSetup:
+    """What :func:`reportx.extract.extractor.resolve_setup` gives for the fake: the id its records carry."""
+
+    made_by = (FAKE_MODEL, None, "fewshot")
+
+
 class FakeExtractor:
-    """Duck-typed :class:`reportx.extract.Extractor`: ``schema``, ``notices`` and ``extract_item``."""
+    """Duck-typed :class:`reportx.extract.Extractor`: ``schema``, ``notices``, the ids, ``extract_item``."""
+
+    model_id, adapter_id, mode = FakeSetup.made_by
 
     def __init__(self, schema=None, **_model_settings: Any) -> None:
         self.schema = schema if schema is not None else builtin_schema()
@@ -43,14 +54,14 @@ class FakeExtractor:
                 time.sleep(0.05)
         if item.text is None or not item.text.strip():
             return ExtractionResult(source=item.source, sha256=item.sha256, error=item.error or "empty report",
-                                    model="fake.gguf@000000000000", mode="fewshot")
+                                    model=FAKE_MODEL, mode="fewshot")
         try:
             parsed = json.loads(item.text)
         except ValueError:
             parsed = None
         record = {**BASE, **parsed} if isinstance(parsed, dict) else {**BASE, "project_name": item.text.strip()[:40]}
         return ExtractionResult(source=item.source, sha256=item.sha256, record=record,
-                                raw_output=json.dumps(record, ensure_ascii=False), model="fake.gguf@000000000000",
+                                raw_output=json.dumps(record, ensure_ascii=False), model=FAKE_MODEL,
                                 mode="fewshot", attempts=1, prompt_tokens=10, completion_tokens=5, seconds=0.01)
 
 
@@ -59,5 +70,6 @@ if __name__ == "__main__":
     from reportx.cli import main
 
     extractor_module.Extractor = FakeExtractor  # batch.py imports it from there when it needs a model
+    extractor_module.resolve_setup = lambda *args, **kwargs: FakeSetup()  # and this, to check resume
     sys.argv[0] = "reportx"
     main()

@@ -14,6 +14,7 @@ import time
 import jsonschema
 import pytest
 
+from reportx.errors import ReportxError
 from reportx.extract.batch import BatchOptions, run_batch
 from reportx.schema import builtin_schema
 
@@ -124,10 +125,16 @@ def test_jsonl_input_csv_and_sqlite_outputs_in_process(extractor, tmp_path):
     sources = {r[0] for r in conn.execute("SELECT source FROM reports")}
     assert sources == {f"{src}:{i}" for i in (1, 2, 3)}
     conn.execute("SELECT report_id, ticket_id, delay_hours FROM blockers").fetchall()
-    # Re-running skips everything already written, without loading anything.
-    again = run_batch(BatchOptions(inputs=[str(src)], jsonl_field="body", output=str(tmp_path / "day.db"),
-                                   quiet=True), stderr=io.StringIO())
-    assert (again.skipped, again.extracted) == (3, 0)
+    # Re-running with the same model and mode skips everything already written, without loading anything.
+    for name in ("day.csv", "day.db", "day.jsonl"):
+        again = run_batch(BatchOptions(inputs=[str(src)], jsonl_field="body", output=str(tmp_path / name),
+                                       mode="fewshot", quiet=True), stderr=io.StringIO())
+        assert (again.skipped, again.extracted) == (3, 0)
+        # Another mode and adapter (the defaults: the bundled adapter) would silently keep the old records: refused.
+        with pytest.raises(ReportxError, match="holds records made with .* no adapter, fewshot mode; this run uses "
+                           ".* adapter adapter.gguf@.*finetuned mode: use --overwrite"):
+            run_batch(BatchOptions(inputs=[str(src)], jsonl_field="body", output=str(tmp_path / name), quiet=True),
+                      stderr=io.StringIO())
 
 
 @pytest.mark.model

@@ -24,7 +24,7 @@ import pytest
 
 from reportx.extract import inputs
 
-from .fake_extract import FakeExtractor
+from .fake_extract import FakeExtractor, FakeSetup
 
 TEXT = "Informe – proyecto «Ñandú»: gasto 4.500 €, estado ámbar.\nSiguiente: revisión"
 
@@ -42,6 +42,7 @@ def reportx(monkeypatch, capsys):
 
     def run(*args: str, stdin: bytes = b"") -> Run:
         monkeypatch.setattr("reportx.extract.extractor.Extractor", FakeExtractor)
+        monkeypatch.setattr("reportx.extract.extractor.resolve_setup", lambda *a, **k: FakeSetup())
         monkeypatch.setattr(sys, "argv", ["reportx", "extract", *args])
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
         from reportx.cli import main

@@ -361,3 +361,36 @@ def test_a_deeply_nested_line_in_an_existing_output_does_not_stop_resume(tmp_pat
     r = fake_cli(str(first), "-o", str(out), cwd=tmp_path)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert "extracted 1" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.csv", "out.db"])
+def test_resume_refuses_records_made_by_another_model_adapter_or_mode(tmp_path, name):
+    write_inputs(tmp_path / "in", 3)
+    out = tmp_path / name
+    assert fake_cli(str(tmp_path / "in"), "-o", str(out), "-q", cwd=tmp_path).returncode == 0
+    again = fake_cli(str(tmp_path / "in"), "-o", str(out), cwd=tmp_path)  # same maker: resumes, nothing to do
+    assert again.returncode == 0 and "skipped 3" in again.stderr
+    if name.endswith(".jsonl"):  # one record of another adapter and mode
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        rows[1]["_meta"].update(adapter="other.gguf@111111111111", mode="finetuned")
+        out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    elif name.endswith(".csv"):
+        out.write_text(out.read_text(encoding="utf-8").replace("fake.gguf@", "other.gguf@"), encoding="utf-8")
+    else:
+        with sqlite3.connect(out) as conn:
+            conn.execute("UPDATE reports SET mode = 'finetuned' WHERE id = 1")
+    before = out.read_bytes()
+    r = fake_cli(str(tmp_path / "in"), "-o", str(out), cwd=tmp_path)
+    assert_one_line_error(r, "holds records made with", "this run uses model fake.gguf@000000000000, no adapter, "
+                          "fewshot mode", "--overwrite")
+    assert out.read_bytes() == before
+    assert fake_cli(str(tmp_path / "in"), "-o", str(out), "--overwrite", "-q", cwd=tmp_path).returncode == 0
+    assert len(keys_in(out)) == 3
+
+
+def test_resume_refuses_a_jsonl_output_of_another_schema(tmp_path):
+    write_inputs(tmp_path / "in", 2)
+    out = tmp_path / "out.jsonl"
+    out.write_text(json.dumps({"site": "A", "_meta": {"source": "x", "sha256": "0" * 64}}) + "\n", encoding="utf-8")
+    assert_one_line_error(fake_cli(str(tmp_path / "in"), "-o", str(out), cwd=tmp_path),
+                          "holds records with other keys than this schema's (site)")

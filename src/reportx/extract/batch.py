@@ -109,6 +109,8 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     error_sink: ErrorSink | None = None
     try:
         error_sink = ErrorSink(errors_path, overwrite=opts.overwrite)
+        if not opts.overwrite:
+            _refuse_records_made_otherwise(sink, opts, schema, extractor)
         # An input already in the output, or given twice in this run (same source, same text), is done once.
         done = set(sink.keys)
         todo = []
@@ -131,6 +133,37 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
             line += f"; errors in {errors_path}"
         print(line, file=err)
     return summary
+
+
+def _describe(made_by: tuple[str | None, str | None, str | None]) -> str:
+    model, adapter, mode = made_by
+    return f"model {model}, " + (f"adapter {adapter}, " if adapter else "no adapter, ") + f"{mode} mode"
+
+
+def _refuse_records_made_otherwise(sink: Sink, opts: BatchOptions, schema, extractor=None) -> None:
+    """Resume keeps the records already in the output, so they must come from what this run would use: the
+    same model, adapter and mode (and, in JSONL, the schema's keys). Otherwise a re-run with another adapter
+    would silently keep every old record. Costs nothing for a new output (no records, no model hashing)."""
+    where = sink.path or opts.output
+    other_layouts = sink.layouts - {tuple(schema.keys)}
+    if other_layouts:
+        keys = ", ".join(sorted(other_layouts)[0])
+        raise ReportxError(f"{where} holds records with other keys than this schema's ({keys}): use --overwrite "
+                           "or another output")
+    if not sink.made_by:
+        return
+    from reportx.extract.extractor import resolve_setup
+
+    if extractor is not None:
+        ours = (extractor.model_id, extractor.adapter_id, extractor.mode)
+    else:
+        ours = resolve_setup(opts.model, opts.adapter, opts.mode, merged=opts.merged).made_by
+    others = sorted(sink.made_by - {ours}, key=str)
+    if others:
+        raise ReportxError(
+            f"{where} holds records made with {_describe(others[0])}; this run uses {_describe(ours)}: use "
+            "--overwrite to replace them, or another output"
+        )
 
 
 def _close_sinks(sink: Sink, error_sink: ErrorSink | None) -> None:

@@ -103,6 +103,54 @@ class ExtractionResult:
         }
 
 
+@dataclass(frozen=True)
+class ModelSetup:
+    """Which model files and mode an extraction uses, resolved from the options before anything is loaded."""
+
+    model_path: Path
+    adapter_path: Path | None
+    mode: str
+    notices: tuple[str, ...] = ()
+
+    @property
+    def made_by(self) -> tuple[str, str | None, str]:
+        """(model id, adapter id, mode) as records' ``_meta`` name them: what resume compares."""
+        adapter_id = file_id(self.adapter_path) if self.adapter_path is not None else None
+        return file_id(self.model_path), adapter_id, self.mode
+
+
+def resolve_setup(model: str | Path | None = None, adapter: str | Path | None = None, mode: str | None = None, *,
+                  merged: bool = False, engine: Engine | None = None) -> ModelSetup:
+    """Resolve the model, adapter and mode as :class:`Extractor` does (the one place for the defaults): the
+    embedded base model, the bundled adapter unless few-shot or merged, finetuned mode when there is an adapter.
+    ``engine``: an already loaded model, which brings its own adapter (or none)."""
+    if mode is not None and mode not in MODES:
+        raise ReportxError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    notices: list[str] = []
+    if merged:
+        if mode == "fewshot" or adapter is not None or (engine is not None and engine.adapter_path is not None):
+            raise ReportxError("a merged model is used in finetuned mode and carries its adapter: pass no adapter")
+        mode = "finetuned"
+    if engine is not None:
+        adapter = engine.adapter_path
+    elif adapter is None and mode != "fewshot" and not merged:
+        adapter = bundled_adapter()
+    if mode is None:
+        mode = "finetuned" if adapter is not None else "fewshot"
+        if mode == "fewshot":
+            notices.append(
+                "no fine-tuned adapter given or bundled yet: using few-shot mode (base model + worked "
+                "examples); pass --adapter PATH.gguf for finetuned mode"
+            )
+    elif mode == "finetuned" and adapter is None and not merged:
+        raise ReportxError("finetuned mode needs an adapter: pass --adapter PATH.gguf (none is bundled yet)")
+    if engine is not None:
+        model_path = Path(engine.model_path)
+    else:
+        model_path = Path(model) if model is not None else default_base_model()
+    return ModelSetup(model_path, Path(adapter) if adapter is not None else None, mode, tuple(notices))
+
+
 def _coerce_schema(schema: Any) -> ReportSchema:
     if schema is None or isinstance(schema, (str, Path)):
         return load_schema(schema)
@@ -159,8 +207,6 @@ class Extractor:
         merged: bool = False,
     ) -> None:
         self.notices: list[str] = []
-        if mode is not None and mode not in MODES:
-            raise ReportxError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if prompt_format not in PROMPT_FORMATS:
             raise ReportxError(f"prompt format must be one of {', '.join(PROMPT_FORMATS)}, got {prompt_format!r}")
         if shots < 0:
@@ -168,34 +214,17 @@ class Extractor:
         if max_tokens < 16:
             raise ReportxError(f"max_tokens must be at least 16, got {max_tokens}")
         self.schema = _coerce_schema(schema)
-        if merged:
-            if mode == "fewshot" or adapter is not None or (engine is not None and engine.adapter_path is not None):
-                raise ReportxError("a merged model is used in finetuned mode and carries its adapter: pass no adapter")
-            mode = "finetuned"
-        if engine is not None:
-            adapter = engine.adapter_path  # a shared engine brings its own adapter (or none)
-        elif adapter is None and mode != "fewshot" and not merged:
-            adapter = bundled_adapter()
-        if mode is None:
-            mode = "finetuned" if adapter is not None else "fewshot"
-            if mode == "fewshot":
-                self.notices.append(
-                    "no fine-tuned adapter given or bundled yet: using few-shot mode (base model + worked "
-                    "examples); pass --adapter PATH.gguf for finetuned mode"
-                )
-        elif mode == "finetuned" and adapter is None and not merged:
-            raise ReportxError("finetuned mode needs an adapter: pass --adapter PATH.gguf (none is bundled yet)")
-        self.mode = mode
+        setup = resolve_setup(model, adapter, mode, merged=merged, engine=engine)
+        self.notices.extend(setup.notices)
+        self.mode = mode = setup.mode
         self.constrained = constrained
         self.shots = shots
         self.examples = examples
         self.max_tokens = max_tokens
         if engine is None:
-            model_path = Path(model) if model is not None else default_base_model()
-            engine = Engine(model_path, adapter, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
+            engine = Engine(setup.model_path, setup.adapter_path, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
         self.engine = engine
-        self.model_id = file_id(engine.model_path)
-        self.adapter_id = file_id(engine.adapter_path) if engine.adapter_path else None
+        self.model_id, self.adapter_id = setup.made_by[:2]
         self.prompt_format = self._resolve_format(prompt_format)
         if mode == "fewshot" and shots > 0 and examples is None and not prompts.is_builtin_layout(self.schema):
             self.notices.append(

@@ -54,6 +54,8 @@ META_COLUMNS = ("source", "sha256", "model", "adapter", "mode", "constrained", "
 CHILD_TABLE_NAMES = {"blockers_today": "blockers"}
 
 Key = tuple[str, str]
+#: (model id, adapter id, mode) of a record, as its provenance names them.
+MadeBy = tuple[str | None, str | None, str | None]
 
 
 def infer_format(output: str | None, fmt: str | None) -> str:
@@ -213,12 +215,18 @@ def _cut_partial_tail(path: Path) -> None:
 
 
 class Sink:
-    """Base class: ``keys`` already written, ``write(result)`` one record, ``close()``."""
+    """Base class: ``keys`` already written, ``write(result)`` one record, ``close()``.
+
+    ``made_by``: the (model, adapter, mode) of the records already in the output, and for JSONL ``layouts``: their
+    key tuples; resume compares them with the run's own (:func:`reportx.extract.batch.run_batch`).
+    """
 
     path: Path | None = None
 
     def __init__(self) -> None:
         self.keys: set[Key] = set()
+        self.made_by: set[MadeBy] = set()
+        self.layouts: set[tuple[str, ...]] = set()
         self._lock: OutputLock | None = None
 
     def write(self, result: ExtractionResult) -> None:  # pragma: no cover - abstract
@@ -258,7 +266,7 @@ class JsonlSink(Sink):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_file():  # not a pipe or device: reading /dev/stdout would wait on itself forever
                 _cut_partial_tail(path)
-                self.keys = _jsonl_keys(path, meta=True)
+                self.keys = _jsonl_keys(path, meta=True, made_by=self.made_by, layouts=self.layouts)
             self._fh = path.open("a", encoding="utf-8", newline="\n")
         except BaseException:
             self._unlock()
@@ -296,7 +304,10 @@ def _close_quietly(fh, path: Path | None, failed: bool) -> None:
             raise _write_failed(path, exc) from None
 
 
-def _jsonl_keys(path: Path, meta: bool) -> set[Key]:
+def _jsonl_keys(path: Path, meta: bool, made_by: set[MadeBy] | None = None,
+                layouts: set[tuple[str, ...]] | None = None) -> set[Key]:
+    """The (source, sha256) keys of a JSONL output (``meta``: in ``_meta``) or errors file; records' makers and
+    key layouts are collected into ``made_by`` and ``layouts`` when given."""
     keys: set[Key] = set()
     with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
@@ -311,6 +322,10 @@ def _jsonl_keys(path: Path, meta: bool) -> set[Key]:
             info = obj.get("_meta", {}) if meta else obj
             if isinstance(info, dict) and "sha256" in info:
                 keys.add((info.get("source") or "", info["sha256"]))
+                if made_by is not None:
+                    made_by.add((info.get("model"), info.get("adapter"), info.get("mode")))
+                if layouts is not None:
+                    layouts.add(tuple(k for k in obj if k != "_meta"))
     return keys
 
 
@@ -457,9 +472,12 @@ class CsvSink(Sink):
                     f"{path} has other columns than this schema's: use --overwrite or another output file"
                 )
             src, sha = self.header.index(self.meta_names["source"]), self.header.index(self.meta_names["sha256"])
+            makers = [self.header.index(self.meta_names[m]) for m in ("model", "adapter", "mode")]
             for row in rows[1:]:
                 if len(row) == len(self.header):
                     self.keys.add((csv_unescape(row[src]), row[sha]))
+                    model, adapter, mode = (csv_unescape(row[i]) or None for i in makers)
+                    self.made_by.add((model, adapter, mode))
             new = not rows
         self._fh = path.open("a", encoding="utf-8", newline="")
         if new:
@@ -574,6 +592,8 @@ class SqliteSink(Sink):
             src, sha = self.meta_names["source"], self.meta_names["sha256"]
             for s, h in self.conn.execute(f"SELECT {_sql_ident(src)}, {_sql_ident(sha)} FROM reports"):
                 self.keys.add((s or "", h))
+            makers = ", ".join(_sql_ident(self.meta_names[m]) for m in ("model", "adapter", "mode"))
+            self.made_by.update(self.conn.execute(f"SELECT DISTINCT {makers} FROM reports"))
         except sqlite3.DatabaseError as exc:
             raise ReportxError(f"cannot use {path} as a SQLite output: {exc}") from None
 

@@ -44,6 +44,10 @@ class FakeExtractor:
         self.notices: list[str] = []
         self.calls = 0
 
+    @classmethod
+    def from_config(cls, _config: Any, *, schema=None, **_settings: Any) -> FakeExtractor:
+        return cls(schema=schema)
+
     def extract_item(self, item: InputItem) -> ExtractionResult:
         """The record the report's text spells out, or an error result for an input without text."""
         self.calls += 1

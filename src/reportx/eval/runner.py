@@ -19,22 +19,57 @@ from typing import Any
 from reportx.errors import ReportxError
 from reportx.eval.report import markdown_table, write_chart, write_results
 from reportx.eval.score import Prediction, field_errors, score_all
+from reportx.extract.config import ExtractConfig
 from reportx.labelled import read_labelled
 from reportx.schema import load_schema
 
 
+#: The ExtractConfig fields a system may set, by their ``--system`` key.
+SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged")
+
+
 @dataclass(frozen=True)
 class SystemSpec:
-    """One system to evaluate."""
+    """One system to evaluate: a name and the extraction options it runs with."""
 
     name: str
-    model: str | None = None
-    adapter: str | None = None
-    mode: str = "fewshot"
-    constrained: bool = False
-    shots: int = 3
-    merged: bool = False  # the model has its adapter merged in (reportx export --merge): finetuned, no adapter
-    options: dict[str, Any] = field(default_factory=dict)
+    config: ExtractConfig = field(default_factory=ExtractConfig)
+
+    @classmethod
+    def make(cls, name: str, **options: Any) -> SystemSpec:
+        """``SystemSpec.make("ft", mode="finetuned", constrained=True)``; mode defaults to finetuned with an
+        adapter or a merged model, else fewshot."""
+        if options.get("mode") is None:
+            options["mode"] = "finetuned" if options.get("adapter") or options.get("merged") else "fewshot"
+        return cls(name, ExtractConfig.make(**options))
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode or "fewshot"
+
+    @property
+    def constrained(self) -> bool:
+        return self.config.constrained
+
+    @property
+    def shots(self) -> int:
+        return self.config.shots
+
+    @property
+    def model(self) -> str | None:
+        return self.config.model
+
+    @property
+    def adapter(self) -> str | None:
+        return self.config.adapter
+
+    @property
+    def merged(self) -> bool:
+        return self.config.merged
+
+    def describe(self) -> dict[str, Any]:
+        """The system as results.json records it."""
+        return {"name": self.name, **{key: getattr(self, key) for key in SYSTEM_KEYS}}
 
 
 def parse_system(text: str) -> SystemSpec:
@@ -48,40 +83,28 @@ def parse_system(text: str) -> SystemSpec:
         if not sep:
             raise ReportxError(f"--system {name}: expected key=value, got {part!r}")
         values[key.strip()] = value.strip()
-    unknown = set(values) - {"model", "adapter", "mode", "constrained", "shots", "merged"}
+    unknown = set(values) - set(SYSTEM_KEYS)
     if unknown:
         raise ReportxError(f"--system {name}: unknown key(s) {', '.join(sorted(unknown))}")
-    flags = {}
     for key in ("constrained", "merged"):
         flag = str(values.get(key, "false")).lower()
         if flag not in ("true", "false", "1", "0", "yes", "no"):
             raise ReportxError(f"--system {name}: {key} must be true or false")
-        flags[key] = flag in ("true", "1", "yes")
+        values[key] = flag in ("true", "1", "yes")
     try:
-        shots = int(values.get("shots", 3))
-    except ValueError:
-        raise ReportxError(f"--system {name}: shots must be a number") from None
-    mode = values.get("mode") or ("finetuned" if values.get("adapter") or flags["merged"] else "fewshot")
-    if mode not in ("fewshot", "finetuned"):
-        raise ReportxError(f"--system {name}: mode must be fewshot or finetuned")
-    return SystemSpec(
-        name=name.strip(),
-        model=values.get("model"),
-        adapter=values.get("adapter"),
-        mode=mode,
-        constrained=flags["constrained"],
-        shots=shots,
-        merged=flags["merged"],
-    )
+        return SystemSpec.make(name.strip(), **values)
+    except ReportxError as exc:
+        raise ReportxError(f"--system {name}: {exc}") from None
 
 
 def default_systems() -> list[SystemSpec]:
     """Few-shot vs fine-tuned on the default model, each free and constrained (fine-tuned only with an adapter)."""
     from reportx.models import bundled_adapter
 
-    systems = [SystemSpec("fewshot"), SystemSpec("fewshot+grammar", constrained=True)]
+    systems = [SystemSpec.make("fewshot"), SystemSpec.make("fewshot+grammar", constrained=True)]
     if bundled_adapter() is not None:
-        systems += [SystemSpec("finetuned", mode="finetuned"), SystemSpec("finetuned+grammar", mode="finetuned", constrained=True)]
+        systems += [SystemSpec.make("finetuned", mode="finetuned"),
+                    SystemSpec.make("finetuned+grammar", mode="finetuned", constrained=True)]
     else:
         print("reportx eval: no bundled adapter: evaluating the few-shot systems only", file=sys.stderr)
     return systems
@@ -92,11 +115,9 @@ def _run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, eng
     from reportx.extract import Extractor
     from reportx.progress import ItemProgress
 
-    key = (spec.model, spec.adapter, spec.mode, spec.merged)
-    extractor = Extractor(
-        model=spec.model, adapter=spec.adapter, mode=spec.mode, constrained=spec.constrained, shots=spec.shots,
-        schema=schema_spec, engine=engines.get(key), merged=spec.merged, n_threads=threads,
-    )
+    config = spec.config.model_copy(update={"schema_spec": schema_spec, "threads": threads or spec.config.threads})
+    key = (config.model, config.adapter, config.mode, config.merged)
+    extractor = Extractor.from_config(config, engine=engines.get(key))
     engines[key] = extractor.engine  # systems that differ only in decoding share the loaded model
     predictions = []
     with ItemProgress(spec.name, len(texts), sys.stderr, enabled=not quiet) as progress:
@@ -139,7 +160,7 @@ def evaluate(
             print(f"reportx eval: {spec.name}: {len(gold)} reports", file=sys.stderr, flush=True)
         predictions = _run_system(spec, [g.text for g in gold], schema_spec, engines, quiet, threads)
         summary, scored = score_all(schema, gold, predictions)
-        summary["system"] = {k: v for k, v in spec.__dict__.items() if k != "options"}
+        summary["system"] = spec.describe()
         results[spec.name] = summary
         errors += field_errors(scored, system=spec.name)
     write_results(out_dir / "results.json", results, {"data": str(data), "reports": len(gold)})

@@ -20,11 +20,7 @@ from reportx.errors import ReportxError
 from reportx.extract.inputs import InputItem, discover
 from reportx.extract.outputs import ErrorSink, Sink, default_errors_path, infer_format, open_sink
 
-#: Upper bound of ``--threads``. llama.cpp aborts the whole process (and prints a gdb backtrace on stdout, the
-#: data stream) above ggml's GGML_MAX_N_THREADS, 512; 256 stays well below it and far above any useful count
-#: (past the machine's CPUs more threads only slow decoding down). A fixed bound, not one derived from this
-#: machine's CPUs, so that a command line valid on one machine is valid on another.
-MAX_THREADS = 256
+from reportx.extract.config import MAX_THREADS, ExtractConfig  # noqa: F401 - MAX_THREADS: batch's bound too
 
 
 @dataclass
@@ -49,6 +45,14 @@ class BatchOptions:
     max_tokens: int = 256
     prompt_format: str = "auto"
     limit: int | None = None  # only the first N inputs found
+
+    def extract_config(self) -> ExtractConfig:
+        """The extraction options, validated (a bad value is one ReportxError line)."""
+        return ExtractConfig.make(
+            model=self.model, adapter=self.adapter, mode=self.mode, merged=self.merged, constrained=self.constrained,
+            shots=self.shots, schema_spec=self.schema, n_ctx=self.n_ctx, threads=self.threads,
+            max_tokens=self.max_tokens, prompt_format=self.prompt_format,
+        )
 
 
 @dataclass
@@ -76,19 +80,8 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     """
     from reportx.schema import load_schema
 
-    from reportx.extract.extractor import MODES, PROMPT_FORMATS
-
     err = stderr or sys.stderr
-    if opts.mode is not None and opts.mode not in MODES:
-        raise ReportxError(f"--mode must be one of {', '.join(MODES)}, got {opts.mode!r}")
-    if opts.prompt_format not in PROMPT_FORMATS:
-        raise ReportxError(f"prompt format must be one of {', '.join(PROMPT_FORMATS)}, got {opts.prompt_format!r}")
-    if opts.shots < 0:
-        raise ReportxError(f"--shots must be 0 or more, got {opts.shots}")
-    if opts.n_ctx < 256:
-        raise ReportxError(f"--n-ctx must be at least 256, got {opts.n_ctx}")
-    if opts.threads is not None and not 1 <= opts.threads <= MAX_THREADS:
-        raise ReportxError(f"--threads must be between 1 and {MAX_THREADS}, got {opts.threads}")
+    opts.extract_config()  # every extraction option checked before any input is read
     for label, path in (("--model", opts.model), ("--adapter", opts.adapter)):
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
@@ -216,11 +209,7 @@ def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=N
 
     needs_model = any(it.text is not None and it.text.strip() for it in todo)
     if needs_model and extractor is None:
-        extractor = Extractor(
-            model=opts.model, adapter=opts.adapter, mode=opts.mode, constrained=opts.constrained, merged=opts.merged,
-            shots=opts.shots, schema=schema, n_ctx=opts.n_ctx, n_threads=opts.threads,
-            max_tokens=opts.max_tokens, prompt_format=opts.prompt_format,
-        )
+        extractor = Extractor.from_config(opts.extract_config(), schema=schema)
         if not opts.quiet:
             for notice in extractor.notices:
                 print(f"reportx: {notice}", file=err)

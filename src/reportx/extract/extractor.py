@@ -19,10 +19,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, get_args
 
 from reportx import prompts
 from reportx.errors import ReportxError
+from reportx.extract.config import ExtractConfig, Mode, PromptFormat
 from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
 from reportx.extract.engine import Engine, Generation
 from reportx.extract.inputs import InputItem, normalize_text, text_sha256
@@ -30,8 +31,8 @@ from reportx.extract.parse import loads_lenient
 from reportx.models import bundled_adapter, default_base_model, file_id
 from reportx.schema import RecordInvalid, ReportSchema, load_schema
 
-MODES = ("fewshot", "finetuned")
-PROMPT_FORMATS = ("auto", "completion", "chat")
+MODES: tuple[str, ...] = get_args(Mode)
+PROMPT_FORMATS: tuple[str, ...] = get_args(PromptFormat)
 
 #: Gemma's turn markup, for a Gemma GGUF that carries no chat template (the embedded base has none).
 GEMMA_TURNS = "<start_of_turn>{role}\n{content}<end_of_turn>\n"
@@ -186,6 +187,10 @@ class Extractor:
         engine: an already loaded :class:`Engine` to share (model and adapter then come from it).
         merged: the model has a fine-tuned adapter merged into its weights (``reportx export --merge``): finetuned
             mode with no adapter (the bundled one belongs to the default base and is not applied).
+        retry: "constrained" (an invalid free answer gets one constrained retry) or "none".
+        config: all of the above but ``schema``, ``examples`` and ``engine`` as one
+            :class:`~reportx.extract.config.ExtractConfig` (then the keyword arguments are not used); see
+            :meth:`from_config`. Either way the options are validated once, by ExtractConfig.
     """
 
     def __init__(
@@ -205,27 +210,31 @@ class Extractor:
         prompt_format: str = "auto",
         engine: Engine | None = None,
         merged: bool = False,
+        retry: str = "constrained",
+        config: ExtractConfig | None = None,
     ) -> None:
+        if config is None:
+            config = ExtractConfig.make(
+                model=None if model is None else str(model), adapter=None if adapter is None else str(adapter),
+                mode=mode, merged=merged, constrained=constrained, retry=retry, shots=shots, n_ctx=n_ctx,
+                threads=n_threads, seed=seed, max_tokens=max_tokens, prompt_format=prompt_format,
+            )
+        self.config = config
         self.notices: list[str] = []
-        if prompt_format not in PROMPT_FORMATS:
-            raise ReportxError(f"prompt format must be one of {', '.join(PROMPT_FORMATS)}, got {prompt_format!r}")
-        if shots < 0:
-            raise ReportxError(f"--shots must be 0 or more, got {shots}")
-        if max_tokens < 16:
-            raise ReportxError(f"max_tokens must be at least 16, got {max_tokens}")
-        self.schema = _coerce_schema(schema)
-        setup = resolve_setup(model, adapter, mode, merged=merged, engine=engine)
+        self.schema = _coerce_schema(schema if schema is not None else config.schema_spec)
+        setup = resolve_setup(config.model, config.adapter, config.mode, merged=config.merged, engine=engine)
         self.notices.extend(setup.notices)
         self.mode = mode = setup.mode
-        self.constrained = constrained
-        self.shots = shots
+        self.constrained = constrained = config.constrained
+        self.shots = shots = config.shots
         self.examples = examples
-        self.max_tokens = max_tokens
+        self.max_tokens = max_tokens = config.max_tokens
         if engine is None:
-            engine = Engine(setup.model_path, setup.adapter_path, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
+            engine = Engine(setup.model_path, setup.adapter_path, n_ctx=config.n_ctx, n_threads=config.threads,
+                            seed=config.seed)
         self.engine = engine
         self.model_id, self.adapter_id = setup.made_by[:2]
-        self.prompt_format = self._resolve_format(prompt_format)
+        self.prompt_format = self._resolve_format(config.prompt_format)
         if mode == "fewshot" and shots > 0 and examples is None and not prompts.is_builtin_layout(self.schema):
             self.notices.append(
                 "the built-in worked examples are for the built-in schema: using a zero-shot prompt for "
@@ -244,6 +253,12 @@ class Extractor:
                 raise ReportxError(f"--constrained: {exc}") from None
         self._prefix_text: str | None = None
         self._prefix_tokens: list[int] = []
+
+    @classmethod
+    def from_config(cls, config: ExtractConfig, *, schema: Any = None, examples: list[tuple[str, dict]] | None = None,
+                    engine: Engine | None = None) -> Extractor:
+        """An Extractor for ``config`` (``schema``: an object instead of ``config.schema_spec``)."""
+        return cls(config=config, schema=schema, examples=examples, engine=engine)
 
     # Prompts ------------------------------------------------------------------------------------------------
 
@@ -340,7 +355,7 @@ class Extractor:
             return
         replay: list[int] | None = None
         reason = None
-        attempts = [True] if self.constrained else [False, True]
+        attempts = [True] if self.constrained else [False, True] if self.config.retry == "constrained" else [False]
         if self._decoder is None:
             attempts = [False]
         for constrained in attempts:

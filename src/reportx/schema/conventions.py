@@ -231,10 +231,23 @@ _MONEY_WORDS = (
     (re.compile(r"(?<![\w.,])(?:medio|half\s+a)\s+(?=milli?on)", re.IGNORECASE), "0.5 "),  # before "a million"
     (re.compile(r"(?<![\w.,])(?:un|one|a)\s+(?=milli?on)", re.IGNORECASE), "1 "),
     (re.compile(r"(?<![\w.,])(?:cero|zero)(?=\s*(?:€|eur))", re.IGNORECASE), "0"),
-    # "mil euros" is a thousand; "30 mil euros" is read by _MONEY_RE, so a number before "mil" leaves it alone
+    # "mil euros" is a thousand; "30 mil euros" is read by _MONEY_RE, so a number before "mil" leaves it alone,
+    # and so does a spelled-out one ("ciento veinte mil euros" is not read at all rather than read as 1000).
     (re.compile(r"(?P<number>\d[ \u00a0]*)?(?<![\w.,])mil(?=\s*(?:€|eur))", re.IGNORECASE),
-     lambda m: m.group(0) if m.group("number") else "1000"),
+     lambda m: m.group(0) if m.group("number") or _spelled_number_before(m) else "1000"),
 )
+# The tail of a spelled-out Spanish or English number: "ciento veinte", "doscientos", "treinta y", "ninety".
+_SPELLED_NUMBER_TAIL = re.compile(
+    r"(?:\b(?:y|and|cien|ciento|\w*cientos|\w*cientas|\w*enta|veinti\w+|hundred|thousand|\w*teen|\w*ty)"
+    r"|\b(?:" + "|".join(("uno", "una", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
+                           "once", "doce", "trece", "catorce", "quince", "veinte", "one", "two", "three", "four",
+                           "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")) + r"))\s*$",
+    re.IGNORECASE,
+)
+
+
+def _spelled_number_before(match: re.Match[str]) -> bool:
+    return _SPELLED_NUMBER_TAIL.search(match.string, max(0, match.start() - 20), match.start()) is not None
 # Another currency's amount is not an amount in euros: "$1,000", "USD 500", "500 dólares", "MXN 20.000".
 _OTHER_CURRENCY = re.compile(
     r"[$£¥]|(?<![a-z])(?:usd|gbp|mxn|ars|clp|cop|pen|brl|chf|dolar(?:es)?|dollars?|libras?|pounds?|pesos?)(?![a-z])",

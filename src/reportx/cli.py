@@ -8,11 +8,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from reportx import __version__
+
+if TYPE_CHECKING:
+    from reportx.export.merge import MergeResult
+    from reportx.export.run import ExportResult
 from reportx.errors import ReportxError
 
 app = typer.Typer(
@@ -30,7 +35,7 @@ app = typer.Typer(
 )
 
 SchemaOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--schema",
         metavar="SPEC", help="Report schema: a JSON Schema file, a Pydantic model as module:Class or file.py:Class. "
@@ -43,12 +48,12 @@ SchemaOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors: no progress, "
                                          "notices or summary.")]
 ThreadsOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--threads", envvar="REPORTX_THREADS", metavar="N", help="CPU threads for llama.cpp (1-256). Default: the "
                  "CPUs available, at most 8.", show_default=False),
 ]
 Mode = Literal["fewshot", "finetuned"]
-OutputFormat = Literal["jsonl", "csv", "sqlite"]
+OutputFormat = Literal["jsonl", "csv", "sqlite", "parquet"]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -75,7 +80,7 @@ def _main(
 def schema_cmd(
     schema: SchemaOption = None,
     validate: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--validate",
             metavar="FILE", help="Instead of printing the schema, validate each line of this JSONL file (records, or objects "
@@ -158,12 +163,12 @@ def synth_cmd(
 @app.command("train")
 def train_cmd(
     config: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--config", "-c", metavar="FILE", help="YAML run config (see configs/default.yaml). Without it, the defaults.",
                      show_default=False),
     ] = None,
     set_: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="Override a config key: --set learning_rate=2e-4 --set output_dir=runs/b "
                      "(values are YAML). Repeatable.", show_default=False),
     ] = None,
@@ -200,7 +205,7 @@ def train_cmd(
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A training run directory (run_card.json and adapter/).", show_default=False)],
     out: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--output", "-o", "--out", metavar="FILE", help="Where to write the GGUF. Default: RUN_DIR/adapter.gguf, with --merge "
                      "RUN_DIR/merged-QUANT.gguf.", show_default=False),
     ] = None,
@@ -210,13 +215,13 @@ def export_cmd(
                      "on this many validation reports; exit 1 unless all are identical. Needs the \\[train] extra."),
     ] = 0,
     base: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--base", metavar="GGUF", help="Base GGUF for llama.cpp in the check, and the base to merge into with --merge "
                      "(default: the run's base, when it is a GGUF).", show_default=False),
     ] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", metavar="N", help="Answer length limit in the check.")] = 256,
     dtype: Annotated[
-        Optional[Literal["f16", "f32"]],
+        Literal["f16", "f32"] | None,
         typer.Option("--dtype", help="Adapter tensor type: f16 (half the size, the default) or f32.", show_default=False),
     ] = None,
     merge: Annotated[
@@ -225,7 +230,7 @@ def export_cmd(
                      "an adapter. RUN_DIR may also be a directory with a run card and an adapter.gguf."),
     ] = False,
     quant: Annotated[
-        Optional[Literal["f16", "q8_0", "q4_k_m"]],
+        Literal["f16", "q8_0", "q4_k_m"] | None,
         typer.Option("--quant", help="With --merge: f16 or q8_0 (the merged tensors' type; the others keep the "
                      "base's), or q4_k_m (the whole file re-quantised by llama.cpp). Default: f16.", show_default=False),
     ] = None,
@@ -233,7 +238,7 @@ def export_cmd(
         bool, typer.Option("--ollama", help="With --merge: also write an Ollama Modelfile beside the GGUF.")
     ] = False,
     check_against: Annotated[
-        Optional[Literal["auto", "pytorch", "adapter"]],
+        Literal["auto", "pytorch", "adapter"] | None,
         typer.Option("--check-against", help="With --merge --check: pytorch (the trained model), adapter (base + "
                      "adapter in llama.cpp) or auto (pytorch when the run has its PEFT adapter). Default: auto.",
                      show_default=False),
@@ -261,6 +266,7 @@ def export_cmd(
                 raise ReportxError(f"{flag} applies to a merged model: add --merge")
     elif dtype is not None:
         raise ReportxError("--dtype is the type of an adapter's tensors; with --merge use --quant")
+    result: ExportResult | MergeResult
     if merge:
         from reportx.export import merge_run
 
@@ -302,46 +308,46 @@ def extract_cmd(
         ),
     ],
     glob: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--glob", metavar="PATTERN", help="File pattern for directories, repeatable. Default: *.txt and *.md.",
                      show_default=False),
     ] = None,
     jsonl_field: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--jsonl-field", metavar="FIELD", help="Field holding the report text in JSONL inputs. Default: found "
                      "as train, score and eval find it ('input', 'text', or the user message of chat 'messages'). "
                      "Given with -, stdin is read as JSONL.", show_default=False),
     ] = None,
     output: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Output file: .jsonl (one record per line, the default on stdout), "
                      ".csv (one row per report, blockers flattened) or .db (SQLite: reports + blockers tables). "
                      "Re-running appends only reports not already in it. CSV text cells starting with = + - @ "
                      "tab or CR get a leading ' (OWASP CSV injection); numbers stay numbers.", show_default=False),
     ] = None,
     fmt: Annotated[
-        Optional[OutputFormat],
+        OutputFormat | None,
         typer.Option("--format", help="Output format; default: from the output's suffix (.csv, .db/.sqlite, "
-                     "else jsonl).", show_default=False),
+                     "else jsonl). parquet (with --ray): -o is a folder, one file per block.", show_default=False),
     ] = None,
     errors: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--errors", metavar="FILE", help="JSONL file for reports that could not be extracted, with the reason and the "
                      "raw model output. Default: OUTPUT.errors.jsonl beside the output (reportx-errors.jsonl for "
                      "stdout); created only when a report fails.", show_default=False),
     ] = None,
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--model", envvar="REPORTX_MODEL", metavar="GGUF", help="Base model GGUF. Default: the embedded Gemma 3 270M (Q4_K_M), assembled "
                      "on first use into ~/.cache/reportx (or $REPORTX_CACHE_DIR).", show_default=False),
     ] = None,
     adapter: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--adapter", envvar="REPORTX_ADAPTER", metavar="GGUF", help="GGUF LoRA adapter (from reportx export) for finetuned mode. Default: the "
                      "adapter bundled with reportx, if any.", show_default=False),
     ] = None,
     mode: Annotated[
-        Optional[Mode],
+        Mode | None,
         typer.Option("--mode", help="fewshot (base model + worked examples) or finetuned (adapter + short "
                      "prompt). Default: finetuned when an adapter is given or bundled, else fewshot.",
                      show_default=False),
@@ -365,8 +371,22 @@ def extract_cmd(
     n_ctx: Annotated[int, typer.Option("--n-ctx", metavar="TOKENS", help="Model context in tokens; longer reports are errors.")] = 4096,
     threads: ThreadsOption = None,
     limit: Annotated[
-        Optional[int],
+        int | None,
         typer.Option("--limit", "-n", metavar="N", help="Extract only the first N reports found.", show_default=False),
+    ] = None,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Extract on Ray actors (pip install 'reportx[ray]'); same outputs and "
+                           "resume. See docs/scale-out.md.")
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", metavar="ADDR", help="With --ray: a running Ray cluster (ray start --head). "
+                     "Default: a local Ray instance on this machine.", show_default=False),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option("--actors", metavar="N", help="With --ray: extraction actors, each loading the model once "
+                     "with --threads threads (default 1). Default: the cluster's CPUs.", show_default=False),
     ] = None,
 ) -> None:
     """Extract one JSON record per report with a GGUF model, validated against the schema.
@@ -385,11 +405,17 @@ def extract_cmd(
     """
     from reportx.extract.batch import BatchOptions, run_batch
 
-    summary = run_batch(BatchOptions(
+    opts = BatchOptions(
         inputs=list(inputs), globs=list(glob or []), jsonl_field=jsonl_field, output=output, fmt=fmt,
         errors=errors, model=model, adapter=adapter, mode=mode, constrained=constrained, shots=shots,
         schema=schema, overwrite=overwrite, quiet=quiet, n_ctx=n_ctx, threads=threads, merged=merged, limit=limit,
-    ))
+    )
+    if ray or ray_address is not None or actors is not None or fmt == "parquet":
+        from reportx.scale.run import run_ray_batch
+
+        summary = run_ray_batch(opts, ray=ray, address=ray_address, actors=actors)
+    else:
+        summary = run_batch(opts)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
 
@@ -399,14 +425,14 @@ def eval_cmd(
     data: Annotated[Path, typer.Argument(metavar="DATA", help="Labelled JSONL: report text (input / text / chat messages) and gold "
                                          "record (output), e.g. data/test.jsonl from reportx synth.", show_default=False)],
     system: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--system", "-s", metavar="NAME=KEY=VALUE,...", help="A system as NAME=key=value,...; keys: model, adapter, mode "
                      "(fewshot|finetuned), constrained (true|false), shots, merged (true: model is a merged GGUF). Repeatable. Default: few-shot vs "
                      "fine-tuned on the default model, each free and constrained.", show_default=False),
     ] = None,
     out: Annotated[Path, typer.Option("--output", "-o", "--out", metavar="DIR", help="Directory for results.json, table.md, "
                                       "errors.jsonl, chart.png.")] = Path("eval-out"),
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Evaluate only the first N reports.", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Evaluate only the first N reports.", show_default=False)] = None,
     schema: SchemaOption = None,
     quiet: QuietOption = False,
     threads: ThreadsOption = None,
@@ -416,8 +442,8 @@ def eval_cmd(
 
     Example: reportx eval data/test.jsonl -n 200 -o eval-out
     """
-    from reportx.eval.runner import evaluate, parse_system
     from reportx.eval.report import markdown_table
+    from reportx.eval.runner import evaluate, parse_system
 
     if limit is not None and limit <= 0:
         raise ReportxError(f"--limit must be positive, got {limit}")
@@ -442,7 +468,7 @@ def score_cmd(
     predictions: Annotated[list[Path], typer.Argument(metavar="PREDICTIONS", help="Prediction JSONL file(s): reportx extract output and "
                            "its --errors file, or any tool's records (matched by text sha256, id or line order).")],
     schema: SchemaOption = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Also write the metrics as JSON here.", show_default=False)] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Also write the metrics as JSON here.", show_default=False)] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Score predictions made by anything against labelled data: field accuracy with a 95% interval, per-field
@@ -466,16 +492,22 @@ def score_cmd(
         write_results(json_out, {"predictions": summary}, {"gold": str(gold)})
 
 
+def _click_exceptions() -> ModuleType:
+    """click's exception classes: typer >= 0.29 carries its own copy of click, older ones use click."""
+    import importlib
+
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:  # pragma: no cover - typer on click
+        return importlib.import_module("click.exceptions")
+
+
 def main() -> None:
     """Entry point: run the CLI; user errors become one line on stderr and exit code 2, never a traceback.
 
     Usage errors (an unknown option, a value outside an option's choices) are one line too, with exit code 2.
     """
-    try:  # typer >= 0.2x carries its own copy of click
-        from typer._click import exceptions as click_errors
-    except ImportError:  # pragma: no cover - older typer on click
-        from click import exceptions as click_errors
-
+    click_errors = _click_exceptions()
     try:
         code = app(standalone_mode=False)
     except click_errors.UsageError as exc:

@@ -13,9 +13,10 @@ distinct set of model options and kept for the next call (``reportx.extract.api.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from reportx.errors import ReportxError, require_extra
 from reportx.extract.extractor import ExtractionResult, Extractor

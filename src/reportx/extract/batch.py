@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from reportx.errors import ReportxError
+from reportx.extract.config import MAX_THREADS, ExtractConfig  # noqa: F401 - MAX_THREADS: batch's bound too
 from reportx.extract.inputs import InputItem, discover
 from reportx.extract.outputs import ErrorSink, Sink, default_errors_path, infer_format, open_sink
-
-from reportx.extract.config import MAX_THREADS, ExtractConfig  # noqa: F401 - MAX_THREADS: batch's bound too
 
 
 @dataclass
@@ -86,7 +85,8 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
     schema = extractor.schema if extractor is not None else load_schema(opts.schema)
-    fmt = infer_format(opts.output, opts.fmt) if open_output is None else opts.fmt
+    # A custom opener (reportx.scale's parquet) takes --format as given; the sinks here infer it.
+    fmt = infer_format(opts.output, opts.fmt) if open_output is None else opts.fmt or ""
     if opts.limit is not None and opts.limit <= 0:
         raise ReportxError(f"--limit must be positive, got {opts.limit}")
     found = discover(opts.inputs, opts.globs or None, opts.jsonl_field, stdin=stdin)

@@ -17,9 +17,10 @@ raw output kept: nothing is dropped.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, get_args
+from typing import Any, cast, get_args
 
 from reportx import prompts
 from reportx.errors import ReportxError
@@ -70,7 +71,7 @@ class ExtractionResult:
 
         ``input_notes`` is there only when the input has notes, so that other records stay as they were.
         """
-        meta = {
+        meta: dict[str, Any] = {
             "source": self.source,
             "sha256": self.sha256,
             "model": self.model,
@@ -244,6 +245,7 @@ class Extractor:
             available = len(examples) if examples is not None else len(prompts.FEWSHOT_EXAMPLES)
             if shots > available:
                 self.notices.append(f"--shots {shots}: only {available} worked examples exist, using {available}")
+        self._decoder: ConstrainedDecoder | None
         try:
             self._decoder = ConstrainedDecoder.for_schema(engine, self.schema.json_schema, max_tokens=max_tokens)
         except SchemaNotSupported as exc:
@@ -287,7 +289,8 @@ class Extractor:
         bos = self.engine.llm._model.token_get_text(self.engine.bos) if self.engine.bos >= 0 else ""
         eos = self.engine.llm._model.token_get_text(self.engine.eos) if self.engine.eos >= 0 else ""
         formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
-        rendered = formatter(messages=messages).prompt
+        # llama-cpp-python types messages as its own TypedDicts; plain role/content dicts are what they hold.
+        rendered = formatter(messages=cast(Any, messages)).prompt
         if bos and rendered.startswith(bos):
             rendered = rendered[len(bos):]  # the tokenizer adds BOS itself
         return rendered
@@ -359,7 +362,7 @@ class Extractor:
         if self._decoder is None:
             attempts = [False]
         for constrained in attempts:
-            if constrained:
+            if constrained and self._decoder is not None:
                 gen = self._decoder.generate(tokens, replay=replay)
             else:
                 monitor = self._decoder.monitor() if self._decoder is not None else None

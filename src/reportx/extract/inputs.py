@@ -33,9 +33,10 @@ import re
 import stat
 import sys
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 from reportx.errors import ReportxError
 from reportx.labelled import report_text
@@ -315,18 +316,19 @@ def read_jsonl_stream(stream: BinaryIO, source: str, field: str | None) -> Itera
     utf16 = None if bom is not None else _sniff_utf16(head[: len(head) // 2 * 2])
     if bom is not None and bom[1] == "utf-8-sig":
         chunks = _chunks(head[len(bom[0]):], stream)
-    elif bom is not None or utf16 is not None:
+    elif bom is not None:
         # UTF-16/32: recoded to UTF-8 on the fly, so that lines end at b"\n" like any other JSONL.
-        mark, encoding = bom if bom is not None else (b"", utf16)
-        chunks = _recoded(_chunks(head[len(mark):], stream), encoding)
+        chunks = _recoded(_chunks(head[len(bom[0]):], stream), bom[1])
+    elif utf16 is not None:
+        chunks = _recoded(_chunks(head, stream), utf16)
     else:
         chunks = _chunks(head, stream)
         reason = _binary_reason(head)
         if reason is not None:
-            digest = hashlib.sha256()
+            hasher = hashlib.sha256()
             for chunk in chunks:
-                digest.update(chunk)
-            yield InputItem(source, error=reason, sha256=digest.hexdigest())
+                hasher.update(chunk)
+            yield InputItem(source, error=reason, sha256=hasher.hexdigest())
             return
     reader = io.BufferedReader(_ChunkStream(chunks), buffer_size=_BLOCK)
     for number, line, size, digest in _bounded_lines(reader):
@@ -519,6 +521,42 @@ def _folder_items(root: Path, globs: tuple[str, ...], field: str | None, jsonl: 
             yield from _file_items(path, field)
 
 
+def _scan_folder(folder: Path, ancestors: frozenset, wanted: Callable[[Path], bool], seen: set,
+                 links: list[tuple[Path, tuple[int, int], frozenset]],
+                 subfolders: list[tuple[Path, frozenset]]) -> Iterator[tuple[Path, str | None]]:
+    """One folder of :func:`_scan`: yield its wanted files and its problems; queue its linked folders in ``links``
+    and its real subfolders in ``subfolders``."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        yield folder, f"cannot read folder: {exc.strerror or exc}"
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        try:
+            st = entry.stat()  # follows a symbolic link: it is what it points to
+        except OSError as exc:
+            problem = _link_problem(entry, exc, wanted(path))
+            if problem is not None:
+                yield path, problem
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            if wanted(path):
+                yield path, None  # FIFOs and devices too: reading them reports them
+            continue
+        key = (st.st_dev, st.st_ino)
+        if entry.is_symlink():
+            links.append((path, key, ancestors))
+        elif key not in seen:  # a bind mount can bring a folder back, like a link
+            seen.add(key)
+            subfolders.append((path, ancestors | {key}))
+        elif key in ancestors:
+            yield path, "folder loop: it is a folder that contains it"
+
+
 def _scan(root: Path, wanted: Callable[[Path], bool]) -> Iterator[tuple[Path, str | None]]:
     """(path, None) for each file under ``root`` that ``wanted`` accepts, (path, reason) for each thing found
     that cannot be scanned or read: a folder that cannot be listed, a symlink loop, a broken link to a report.
@@ -544,36 +582,8 @@ def _scan(root: Path, wanted: Callable[[Path], bool]) -> Iterator[tuple[Path, st
                 folders.append((path, ancestors | {key}))
             continue
         folder, ancestors = folders.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
-        except OSError as exc:
-            yield folder, f"cannot read folder: {exc.strerror or exc}"
-            continue
-        subfolders = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            path = Path(entry.path)
-            try:
-                st = entry.stat()  # follows a symbolic link: it is what it points to
-            except OSError as exc:
-                problem = _link_problem(entry, exc, wanted(path))
-                if problem is not None:
-                    yield path, problem
-                continue
-            if not stat.S_ISDIR(st.st_mode):
-                if wanted(path):
-                    yield path, None  # FIFOs and devices too: reading them reports them
-                continue
-            key = (st.st_dev, st.st_ino)
-            if entry.is_symlink():
-                links.append((path, key, ancestors))
-            elif key not in seen:  # a bind mount can bring a folder back, like a link
-                seen.add(key)
-                subfolders.append((path, ancestors | {key}))
-            elif key in ancestors:
-                yield path, "folder loop: it is a folder that contains it"
+        subfolders: list[tuple[Path, frozenset]] = []
+        yield from _scan_folder(folder, ancestors, wanted, seen, links, subfolders)
         folders.extend(reversed(subfolders))  # popped in name order
 
 

@@ -450,13 +450,12 @@ class CsvSink(Sink):
         self.header = names + [self.meta_names[m] for m in META_COLUMNS]
         self._lock = lock_output(path)
         try:
-            self._open(overwrite)
+            self._open(path, overwrite)
         except BaseException:
             self._unlock()
             raise
 
-    def _open(self, overwrite: bool) -> None:
-        path = self.path
+    def _open(self, path: Path, overwrite: bool) -> None:
         if overwrite and path.is_file():
             path.unlink()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -561,13 +560,12 @@ class SqliteSink(Sink):
         # The lock (OUTPUT.lock: SQLite's own locks last one transaction, not one run) comes before the keys.
         self._lock = lock_output(path)
         try:
-            self._open(schema, overwrite)
+            self._open(path, schema, overwrite)
         except BaseException:
             self._unlock()
             raise
 
-    def _open(self, schema: ReportSchema, overwrite: bool) -> None:
-        path = self.path
+    def _open(self, path: Path, schema: ReportSchema, overwrite: bool) -> None:
         if overwrite and path.exists():
             path.unlink()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -671,7 +669,7 @@ class ErrorSink:
         self.path = path
         self.count = 0
         self._failed = False
-        self._fh = None
+        self._fh: TextIO | None = None
         self._lock = lock_output(path)
         try:
             if overwrite and path.is_file():

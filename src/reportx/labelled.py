@@ -14,9 +14,10 @@ a line that is not usable stops the read with its line number, since training on
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reportx.errors import ReportxError
 from reportx.schema import RecordInvalid, ReportSchema

@@ -214,7 +214,7 @@ def summarise(
     hallucinations = sum(1 for s in valid for k in keys if s.fields[k].null_error == "hallucination")
     gold_value_slots = sum(1 for s in valid for k in keys if not s.fields[k].gold_null)
     omissions = sum(1 for s in valid for k in keys if s.fields[k].null_error == "omission")
-    text_sims = {k: [s.fields[k].similarity for s in valid if s.fields[k].similarity is not None]
+    text_sims = {k: [sim for s in valid if (sim := s.fields[k].similarity) is not None]
                  for k in keys if kinds[k] == "text"}
     list_keys = [k for k in keys if kinds[k] == "list"]
     matched = sum(s.fields[k].matched for s in scores for k in list_keys)

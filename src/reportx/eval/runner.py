@@ -23,7 +23,6 @@ from reportx.extract.config import ExtractConfig
 from reportx.labelled import read_labelled
 from reportx.schema import load_schema
 
-
 #: The ExtractConfig fields a system may set, by their ``--system`` key.
 SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged")
 

@@ -13,6 +13,7 @@ extract --errors`` writes them) and gold reports with no prediction score as inv
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,8 @@ def read_predictions(paths: list[Path]) -> list[dict[str, Any]]:
 
 def align(gold: list[LabelledReport], items: list[dict[str, Any]]) -> list[Prediction | None]:
     """The prediction for each gold report (None where there is none)."""
-    by_sha = {}
-    by_id = {}
+    by_sha: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, dict[str, Any]] = {}
     for item in items:
         meta = item.get("_meta") or {}
         sha = meta.get("sha256") or item.get("sha256")
@@ -75,10 +76,10 @@ def align(gold: list[LabelledReport], items: list[dict[str, Any]]) -> list[Predi
         if item.get("id") is not None:
             by_id[str(item["id"])] = item
     if by_sha or by_id:
-        aligned = []
+        aligned: list[Prediction | None] = []
         for report in gold:
-            item = by_sha.get(text_key(report.text)) or by_id.get(report.id)
-            aligned.append(_prediction_from_line(item) if item is not None else None)
+            line = by_sha.get(text_key(report.text)) or by_id.get(report.id)
+            aligned.append(_prediction_from_line(line) if line is not None else None)
         return aligned
     if len(items) != len(gold):
         raise ReportxError(
@@ -112,11 +113,11 @@ def score_prediction(
 
 
 def score_all(
-    schema: ReportSchema, gold: list[LabelledReport], predictions: list[Prediction | None], *, seed: int = 0
+    schema: ReportSchema, gold: list[LabelledReport], predictions: Sequence[Prediction | None], *, seed: int = 0
 ) -> tuple[dict[str, Any], list[ScoredReport]]:
     """Score aligned predictions; returns the summary of BRIEF section 5 and the per-report scores."""
     kinds = field_kinds(schema.json_schema)
-    scored = [score_prediction(schema, kinds, g, p) for g, p in zip(gold, predictions)]
+    scored = [score_prediction(schema, kinds, g, p) for g, p in zip(gold, predictions, strict=True)]
     costs = [p.meta for p in predictions if p is not None and p.meta.get("seconds") is not None]
     summary = summarise(kinds, [s.score for s in scored], costs, seed=seed)
     summary["missing_predictions"] = sum(p is None for p in predictions)

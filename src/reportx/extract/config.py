@@ -61,12 +61,12 @@ class ExtractConfig(BaseModel):
     merged: bool = False
     constrained: bool = False
     retry: Retry = "constrained"
-    shots: int = Field(3, ge=0)
+    shots: int = Field(default=3, ge=0)
     schema_spec: str | None = None
-    n_ctx: int = Field(4096, ge=256)
-    threads: int | None = Field(None, ge=1, le=MAX_THREADS)
+    n_ctx: int = Field(default=4096, ge=256)
+    threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
     seed: int = 0
-    max_tokens: int = Field(256, ge=16)
+    max_tokens: int = Field(default=256, ge=16)
     prompt_format: PromptFormat = "auto"
 
     @classmethod

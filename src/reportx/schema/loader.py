@@ -38,11 +38,11 @@ class ReportSchema:
     _validator: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_model(cls, model: type[BaseModel]) -> "ReportSchema":
+    def from_model(cls, model: type[BaseModel]) -> ReportSchema:
         return cls(name=model.__name__, json_schema=model.model_json_schema(), model=model)
 
     @classmethod
-    def from_json_schema(cls, schema: dict[str, Any], name: str | None = None) -> "ReportSchema":
+    def from_json_schema(cls, schema: dict[str, Any], name: str | None = None) -> ReportSchema:
         validator_cls = jsonschema.validators.validator_for(schema)
         try:
             validator_cls.check_schema(schema)
@@ -202,6 +202,8 @@ def _load_model_class(spec: str) -> type[BaseModel]:
             if not file.is_file():
                 raise ReportxError(f"schema module file not found: {file}")
             mod_spec = importlib.util.spec_from_file_location(f"reportx_user_schema_{file.stem}", file)
+            if mod_spec is None or mod_spec.loader is None:
+                raise ReportxError(f"cannot import {module_part!r}: Python has no loader for {file}")
             module = importlib.util.module_from_spec(mod_spec)
             sys.modules[mod_spec.name] = module
             mod_spec.loader.exec_module(module)

@@ -16,8 +16,9 @@ language and the test split would not measure unseen phrasings:
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 from reportx.synth import surface
 from reportx.synth.noise import lower_template, strip_accents, tidy, typo_template, voice_template
@@ -56,6 +57,13 @@ class Family:
 FAMILIES: tuple[Family, ...] = tuple(
     Family(f"{lang}_{style}", lang, style, split) for lang in LANGS for style, split in STYLE_SPLITS.items()
 )
+
+
+def _budget_amount(value: float | None, what: str, mode: str) -> float:
+    # Each budget mode names the amounts a record generated with it carries (see ``records.make_record``).
+    if value is None:
+        raise ValueError(f"budget mode {mode!r} writes the {what} amount, but the record has none")
+    return value
 
 
 class Ctx:
@@ -122,9 +130,24 @@ class Ctx:
         """An amount in one of the money formats."""
         return surface.render_money(self.rng, amount, self.lang, self.voice)
 
+    @property
+    def spent(self) -> float:
+        """The amount spent, for a budget mode that writes it."""
+        return _budget_amount(self.rec.spent, "spent", self.rec.budget_mode)
+
+    @property
+    def total(self) -> float:
+        """The total budget, for a budget mode that writes it."""
+        return _budget_amount(self.rec.total, "total", self.rec.budget_mode)
+
+    @property
+    def remaining(self) -> float:
+        """The budget remaining, for a budget mode that writes it."""
+        return _budget_amount(self.rec.remaining, "remaining", self.rec.budget_mode)
+
     def pair(self) -> str:
         """The amount spent of the total, in one phrase."""
-        return surface.render_money_pair(self.rng, self.rec.spent, self.rec.total, self.lang, self.voice)
+        return surface.render_money_pair(self.rng, self.spent, self.total, self.lang, self.voice)
 
     def dur(self, hours: float) -> str:
         """A delay in one of the duration forms."""
@@ -169,6 +192,8 @@ class Ctx:
 
     def status(self) -> tuple[str, str]:
         """A wording of the record's status and the kind of sentence it fits."""
+        if self.rec.status is None:
+            raise ValueError("the record states no status to write")
         word, kind = surface.render_status(self.rng, self.rec.status, self.lang)
         return (word.lower() if self.voice else word), kind
 
@@ -230,19 +255,19 @@ def budget_sentences(ctx: Ctx) -> list[str]:
     """The budget as sentences, following the record's ``budget_mode`` (spent, spent of total, distractors)."""
     rec, mode = ctx.rec, ctx.rec.budget_mode
     if mode == "spent":
-        return [ctx.fill("budget_spent", m=ctx.money(rec.spent))]
+        return [ctx.fill("budget_spent", m=ctx.money(ctx.spent))]
     if mode == "pair":
         return [ctx.fill("budget_pair", mt=ctx.pair())]
     if mode == "pair_split":
-        return [ctx.fill("budget_pair_split", m=ctx.money(rec.spent), tot=ctx.money(rec.total))]
+        return [ctx.fill("budget_pair_split", m=ctx.money(ctx.spent), tot=ctx.money(ctx.total))]
     if mode == "spent_pct":
-        return [ctx.fill("budget_spent_pct", m=ctx.money(rec.spent), pct=rec.pct)]
+        return [ctx.fill("budget_spent_pct", m=ctx.money(ctx.spent), pct=rec.pct)]
     if mode == "spent_total":
-        return [ctx.fill("budget_spent", m=ctx.money(rec.spent)), ctx.fill("budget_total", tot=ctx.money(rec.total))]
+        return [ctx.fill("budget_spent", m=ctx.money(ctx.spent)), ctx.fill("budget_total", tot=ctx.money(ctx.total))]
     if mode == "total":
-        return [ctx.fill("budget_total", tot=ctx.money(rec.total))]
+        return [ctx.fill("budget_total", tot=ctx.money(ctx.total))]
     if mode == "remaining":
-        return [ctx.fill("budget_remaining", rem=ctx.money(rec.remaining))]
+        return [ctx.fill("budget_remaining", rem=ctx.money(ctx.remaining))]
     if mode == "pct":
         return [ctx.fill("budget_pct", pct=rec.pct)]
     return []
@@ -284,9 +309,13 @@ def paragraphs(ctx: Ctx, sentences: list[str], p_split: float = 0.35) -> str:
 
 # Fields (list-like styles) ------------------------------------------------------------------------------------
 
-def fields(ctx: Ctx, show_null: float = 0.25) -> dict:
-    """Every fact as (label, value) entries. Null fields are left out or shown as "-"/"n/d"."""
-    rec, F = ctx.rec, {}
+def fields(ctx: Ctx, show_null: float = 0.25) -> dict[str, Any]:
+    """Every fact as (label, value) entries. Null fields are left out or shown as "-"/"n/d".
+
+    Entries differ by slot: (label, value), or None when left out; (label, [items]) for blockers and closed;
+    [(label, value), ...] for budget and extras; the bare "none" wording for blockers_none."""
+    rec = ctx.rec
+    F: dict[str, Any] = {}
 
     def null(key: str, none_key: str = "null_value"):
         return (ctx.label(key), ctx.tpl(ctx.choice(ctx.L[none_key]))) if ctx.chance(show_null) else None
@@ -329,17 +358,17 @@ def budget_fields(ctx: Ctx, group: str = "labels") -> list[tuple[str, str]]:
         return ctx.word(group, key)
 
     if mode == "spent":
-        return [(label("spent"), ctx.money(rec.spent))]
+        return [(label("spent"), ctx.money(ctx.spent))]
     if mode in ("pair", "pair_split"):
         return [(label("pair"), ctx.pair())]
     if mode == "spent_pct":
-        return [(label("spent"), f"{ctx.money(rec.spent)} ({rec.pct}%)")]
+        return [(label("spent"), f"{ctx.money(ctx.spent)} ({rec.pct}%)")]
     if mode == "spent_total":
-        return [(label("spent"), ctx.money(rec.spent)), (label("total"), ctx.money(rec.total))]
+        return [(label("spent"), ctx.money(ctx.spent)), (label("total"), ctx.money(ctx.total))]
     if mode == "total":
-        return [(label("total"), ctx.money(rec.total))]
+        return [(label("total"), ctx.money(ctx.total))]
     if mode == "remaining":
-        return [(label("remaining"), ctx.money(rec.remaining))]
+        return [(label("remaining"), ctx.money(ctx.remaining))]
     if mode == "pct":
         return [(label("pct"), ctx.tpl(ctx.choice(ctx.L["pct_value"])).format(pct=rec.pct))]
     return []

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from reportx.prompts import chat_messages, instruction
 from reportx.schema import builtin_schema
@@ -193,11 +193,11 @@ def write_dataset(examples: list[Example], out_dir: str | Path, seed: int | None
         _write_jsonl(out / f"{split}.jsonl", (
             {"id": e.id, "lang": e.lang, "family": e.family, "instruction": task, "input": e.text, "output": a,
              **({"injection": e.injection_kind} if e.injection_kind else {})}
-            for e, a in zip(part, answers)
+            for e, a in zip(part, answers, strict=True)
         ))
         _write_jsonl(out / f"{split}.messages.jsonl", (
             {"id": e.id, "lang": e.lang, "family": e.family, "messages": chat_messages(e.text, schema, answer=a)}
-            for e, a in zip(part, answers)
+            for e, a in zip(part, answers, strict=True)
         ))
     stats = compute_stats(examples, seed)
     (out / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

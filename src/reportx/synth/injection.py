@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from reportx.synth.records import make_record
 

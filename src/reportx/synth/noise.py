@@ -96,7 +96,7 @@ def lower_template(template: str) -> str:
 
 def strip_accents(text: str, keep_enye: bool = False) -> str:
     """Remove accents as a hurried typist does ("Orión" -> "Orion"); ``keep_enye`` keeps "ñ"."""
-    out = []
+    out: list[str] = []
     for ch in unicodedata.normalize("NFD", text):
         if unicodedata.combining(ch):
             if keep_enye and ch == "\u0303" and out and out[-1] in "nN":

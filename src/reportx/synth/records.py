@@ -120,7 +120,7 @@ def _amount(rng: random.Random, domain: str) -> float:
     lo, hi = vocab.AMOUNT_RANGES[domain]
     raw = math.exp(rng.uniform(math.log(lo), math.log(hi)))
     step = 50 if raw < 10_000 else 100 if raw < 100_000 else 500 if raw < 1_000_000 else 10_000
-    amount = max(step, round(raw / step) * step)
+    amount: float = max(step, round(raw / step) * step)
     if amount < 1_000_000 and rng.random() < 0.15:
         amount += rng.randint(1, 99) / 100  # some reports give cents
     return round(amount, 2)

@@ -76,6 +76,14 @@ def money_core(amount: float, kind: str, style: str, group: bool) -> str | None:
     raise ValueError(kind)
 
 
+def _usable_core(amount: float, kind: str, style: str, group: bool) -> str:
+    # For a format that _pick_format chose, which only offers formats that can write every amount.
+    core = money_core(amount, kind, style, group)
+    if core is None:
+        raise ValueError(f"money kind {kind!r} cannot write {amount!r}")
+    return core
+
+
 def money_forms(amount: float, lang: str) -> list[str]:
     """Every surface this module may write for an amount in a report of language ``lang``."""
     forms = []
@@ -109,14 +117,14 @@ def _pick_format(rng: random.Random, amounts: list[float], lang: str, voice: boo
 def render_money(rng: random.Random, amount: float, lang: str, voice: bool = False) -> str:
     """One surface for an amount in euros: "4500€", "4.500 €", "4,5k€", "EUR 12,300", "12.300,50 €"..."""
     (pre, kind, mult, cur), style, group = _pick_format(rng, [amount], lang, voice)
-    return pre + money_core(amount, kind, style, group) + mult + cur
+    return pre + _usable_core(amount, kind, style, group) + mult + cur
 
 
 def render_money_pair(rng: random.Random, spent: float, total: float, lang: str, voice: bool = False) -> str:
     """Spent of total in one phrase: "4500€ de 5000€", "4,500 of 5,000 EUR", "4.500/20.000 €"."""
     (pre, kind, mult, cur), style, group = _pick_format(rng, [spent, total], lang, voice)
-    first_core = money_core(spent, kind, style, group) + mult
-    second = pre + money_core(total, kind, style, group) + mult + cur
+    first_core = _usable_core(spent, kind, style, group) + mult
+    second = pre + _usable_core(total, kind, style, group) + mult + cur
     # The currency written once at the end ("4,500 of 5,000 EUR", "4.500/5.000 €") or on both amounts
     # ("4500€ de 5000€"); a slash only joins bare numbers.
     bare_first = not pre and rng.random() < 0.45

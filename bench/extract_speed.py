@@ -70,7 +70,7 @@ def _llguidance(engine, schema):
     from llguidance.llamacpp import lltokenizer_from_vocab
     from llguidance.numpy import allocate_token_bitmask, fill_next_token_bitmask
 
-    tok = lltokenizer_from_vocab(engine._vocab)
+    tok = lltokenizer_from_vocab(engine.model.vocab)
     grammar = LLMatcher.grammar_from_json_schema(json.dumps(schema.json_schema),
                                                  defaults={"whitespace_flexible": False})
     mask = allocate_token_bitmask(1, tok.vocab_size)

@@ -132,7 +132,7 @@ def train_run(args: argparse.Namespace, model: Path) -> tuple[dict[str, Any], bo
     run_dir = args.out / "run"
     if (run_dir / "run_card.json").is_file():
         _say(f"reusing the finished training run in {run_dir}")
-        return load_run_card(run_dir), True
+        return load_run_card(run_dir).to_dict(), True
     data = args.out / "data"
     config = TrainConfig.model_validate({
         "base_model": str(model),
@@ -153,7 +153,7 @@ def train_run(args: argparse.Namespace, model: Path) -> tuple[dict[str, Any], bo
         "threads": args.threads,
         "seed": args.seed,
     })
-    return train(config, show_progress=False).run_card, False
+    return train(config, show_progress=False).run_card.to_dict(), False
 
 
 def extract_system(

@@ -1,6 +1,9 @@
-"""The llama.cpp loader: weight repacking off while a model loads, llama-cpp-python left as it was."""
+"""The llama.cpp adapter: weight repacking off while a model loads, llama-cpp-python left as it was; llama.cpp's
+log captured for error messages."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -51,3 +54,25 @@ def test_repacking_is_off_only_for_an_amx_build_unless_set(monkeypatch, value, a
 
 def test_the_build_reports_whether_it_has_amx():
     assert isinstance(llamacpp.build_has_amx(), bool)
+
+
+def test_captured_stderr_collects_what_the_c_library_writes_and_restores_fd_2():
+    before = os.fstat(2)
+    with llamacpp.captured_stderr() as log_tail:
+        os.write(2, b"llama_model_load: first\n\nllama_model_load: second\nerror: third\n")
+        assert os.fstat(2).st_ino != before.st_ino
+        assert log_tail() == "llama_model_load: second | error: third"  # the last two non-blank lines
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+def test_a_load_failure_keeps_llama_cpps_message_and_log(monkeypatch):
+    def failing_llama(model_path, **kwargs):
+        os.write(2, b"llama_model_load: error loading model\n")
+        raise ValueError(f"Failed to load model from file: {model_path}")
+
+    monkeypatch.setattr("llama_cpp.Llama", failing_llama)
+    with pytest.raises(llamacpp.LoadError) as caught:
+        llamacpp.LlamaModel.load("model.gguf", n_ctx=64)
+    assert str(caught.value) == "Failed to load model from file: model.gguf"
+    assert caught.value.log == "llama_model_load: error loading model"

@@ -1,15 +1,20 @@
-"""The one place reportx constructs a ``llama_cpp.Llama``: every loader (extraction, export checks, tests) goes
-through :func:`load_llama`.
+"""The one place reportx talks to llama-cpp-python: every loader (extraction, export checks, tests) goes through
+:func:`load_llama`, and every stage that runs a model (extraction's :class:`~reportx.extract.engine.Engine`, the
+export checks, the Modelfile's stop tokens, re-quantisation) goes through :class:`LlamaModel`, :func:`captured_stderr`
+and :func:`quantize_model`. llama-cpp-python's private attributes (``Llama._model``, ``Llama._ctx``,
+``Llama._input_ids``) and its low-level ``llama_cpp.llama_*`` functions are used here and nowhere else, so a new
+llama-cpp-python release is adapted to in this one module.
 
-Why not ``Llama(...)`` directly: a llama-cpp-python compiled for a CPU with AMX (Intel Sapphire Rapids and newer;
-pip builds it from source with ``-march=native``) moves quantised weights into an "extra" AMX buffer type at load
-time. With llama-cpp-python 0.3.36 and the embedded Gemma 3 270M Q4_K_M, the first multi-token ``decode`` then
-ends in a segmentation fault (seen on this project's 2-core build machines, with and without a LoRA adapter, and on
-q8_0 files). ``Llama`` has no argument for it, so for such a build the model parameter ``use_extra_bufts`` (the
-``--no-repack`` switch of llama.cpp's own tools) is cleared while the model loads. A build without AMX keeps
-repacking on (llama-cpp-python built with ``CMAKE_ARGS="-DCMAKE_C_FLAGS='-mno-amx-int8 -mno-amx-tile'
--DCMAKE_CXX_FLAGS='-mno-amx-int8 -mno-amx-tile'"`` is one); measured on the default model with one thread, decoding
-runs at the same speed either way (44-46 ms per token with the machine's other core busy).
+Why :func:`load_llama` and not ``llama_cpp.Llama`` directly: a llama-cpp-python compiled for a CPU with AMX (Intel
+Sapphire Rapids and newer; pip builds it from source with ``-march=native``) moves quantised weights into an "extra"
+AMX buffer type at load time. With llama-cpp-python 0.3.36 and the embedded Gemma 3 270M Q4_K_M, the first
+multi-token ``decode`` then ends in a segmentation fault (seen on this project's 2-core build machines, with and
+without a LoRA adapter, and on q8_0 files). ``Llama`` has no argument for it, so for such a build the model
+parameter ``use_extra_bufts`` (the ``--no-repack`` switch of llama.cpp's own tools) is cleared while the model
+loads. A build without AMX keeps repacking on (llama-cpp-python built with
+``CMAKE_ARGS="-DCMAKE_C_FLAGS='-mno-amx-int8 -mno-amx-tile' -DCMAKE_CXX_FLAGS='-mno-amx-int8 -mno-amx-tile'"`` is
+one); measured on the default model with one thread, decoding runs at the same speed either way (44-46 ms per token
+with the machine's other core busy).
 ``REPORTX_LLAMA_REPACK=1`` keeps repacking on whatever the build; ``REPORTX_LLAMA_REPACK=0`` turns it off.
 
 Before llama.cpp sees them, the model file and the LoRA adapter (``lora_path``) are checked from their headers
@@ -19,13 +24,35 @@ adapter, ends the process with a segmentation fault instead of an error.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import sys
+import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+import numpy as np
+
+from reportx.errors import ReportxError
 
 _LOCK = threading.Lock()
+#: fd 2 is process-wide: one capture at a time (re-entrant, so that a capture may nest in another on one thread)
+_STDERR_LOCK = threading.RLock()
+#: what ``llama_cpp.Llama`` raises for a model or adapter it cannot load
+LOAD_ERRORS: tuple[type[Exception], ...] = (ValueError, RuntimeError, OSError)
+
+
+def _lib(missing: str = "llama-cpp-python is not installed") -> Any:
+    """llama-cpp-python's low-level binding (``llama_cpp.llama_cpp``), or ``ReportxError`` saying ``missing``."""
+    try:
+        from llama_cpp import llama_cpp as C
+    except ImportError as exc:  # pragma: no cover - a dependency of the base install
+        raise ReportxError(f"{missing}: {exc}") from None
+    return C
 
 
 def build_has_amx() -> bool:
@@ -82,12 +109,209 @@ def check_gguf_files(model_path: str | Path, lora_path: str | Path | None = None
 
 
 def load_llama(model_path: str, **kwargs: Any):
-    """``llama_cpp.Llama(model_path, **kwargs)``, with llama.cpp's weight repacking off (see the module doc), once
-    :func:`check_gguf_files` has passed the model and the ``lora_path`` adapter (``ReportxError`` if not)."""
+    """A ``llama_cpp.Llama`` of ``model_path`` and ``kwargs``, with llama.cpp's weight repacking off (see the module
+    doc), once :func:`check_gguf_files` has passed the model and the ``lora_path`` adapter (``ReportxError`` if not).
+    This is reportx's one construction of a ``llama_cpp.Llama``."""
     from llama_cpp import Llama
 
     check_gguf_files(model_path, kwargs.get("lora_path"))
-    if repack_enabled():
+    with contextlib.nullcontext() if repack_enabled() else _no_repack():
         return Llama(model_path, **kwargs)
-    with _no_repack():
-        return Llama(model_path, **kwargs)
+
+
+# llama.cpp's log ------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def captured_stderr() -> Iterator[Callable[[], str]]:
+    """Send the C library's stderr (fd 2: llama.cpp's load and quantisation log, which ignores ``verbose=False`` for
+    some lines) to a temporary file while the block runs; yields a function returning its last lines, for error
+    messages. Python's own ``sys.stderr`` is flushed first, so that nothing written before lands in the file."""
+    with _STDERR_LOCK:
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # no real sys.stderr (a test runner's)
+            sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # pragma: no cover - no fd 2 at all
+            yield lambda: ""
+            return
+        with tempfile.TemporaryFile() as log:
+            os.dup2(log.fileno(), 2)
+            try:
+                def tail() -> str:
+                    log.seek(0)
+                    lines = [line for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+                    return " | ".join(lines[-2:])
+
+                yield tail
+            finally:
+                with contextlib.suppress(AttributeError, OSError, ValueError):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+
+
+class LoadError(Exception):
+    """llama.cpp could not load a model: ``str()`` is the message of ``llama_cpp.Llama``'s exception, ``log`` the
+    last lines of llama.cpp's log (may be empty). Each caller words its own one-line ``ReportxError`` from them."""
+
+    def __init__(self, error: BaseException, log: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.log = log
+
+
+# A loaded model ---------------------------------------------------------------------------------------------------
+
+
+class LlamaModel:
+    """A loaded GGUF model (with its LoRA adapter, if any) and its one sequence in llama.cpp's KV cache.
+
+    What every stage needs of llama.cpp and nothing more: tokenising, token bytes, the end-of-generation tokens,
+    decoding a batch of tokens, the logits after the last one, trimming or clearing the KV cache. How to decode
+    (greedy, constrained, prefix-cached) is each caller's business.
+    """
+
+    def __init__(self, llm: Any) -> None:
+        C = _lib()
+        self.llm = llm  #: the ``llama_cpp.Llama`` (its public methods: ``reset``, ``close``, ``create_completion``)
+        self._C = C
+        self.vocab = C.llama_model_get_vocab(llm._model.model)  #: the ``llama_vocab *`` of the low-level API
+        self.n_vocab: int = llm.n_vocab()
+        self.bos: int = llm.token_bos()
+        self.eos: int = llm.token_eos()
+        self.add_bos = bool(llm._model.add_bos_token())
+        self._pieces: dict[int, bytes] = {}
+        self._ends: dict[int, bool] = {}
+
+    @classmethod
+    def load(cls, model_path: str | Path, lora_path: str | Path | None = None, **kwargs: Any) -> LlamaModel:
+        """Load ``model_path`` (with the LoRA adapter ``lora_path``) through :func:`load_llama`, llama.cpp's log
+        captured; ``kwargs`` go to ``llama_cpp.Llama``. Raises :class:`LoadError` when llama.cpp cannot load it,
+        ``ReportxError`` when the files fail :func:`check_gguf_files`."""
+        _lib()
+        with captured_stderr() as log_tail:
+            try:
+                llm = load_llama(str(model_path), lora_path=str(lora_path) if lora_path else None, **kwargs)
+            except LOAD_ERRORS as exc:
+                raise LoadError(exc, log_tail()) from None
+        return cls(llm)
+
+    def close(self) -> None:
+        self.llm.close()
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self.llm.n_ctx())
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The GGUF's metadata key/values (arrays left out), as llama-cpp-python reads them."""
+        return dict(self.llm.metadata)
+
+    # Tokens ---------------------------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, bos: bool = False, special: bool = False) -> list[int]:
+        """Tokens of ``text``; with ``bos`` the model's begin-of-sequence token first (when it uses one).
+
+        ``special`` parses control-token markup (a chat template's turns).
+        """
+        toks = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+        if bos and self.add_bos and self.bos is not None and self.bos >= 0:
+            toks = [self.bos, *toks]
+        return toks
+
+    def piece(self, token: int, special: bool = False) -> bytes:
+        """The bytes a token writes: b"" for control tokens unless ``special`` (then their text, b"<eos>").
+        Memoised without ``special``."""
+        if not special:
+            cached = self._pieces.get(token)
+            if cached is not None:
+                return cached
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = self._C.llama_token_to_piece(self.vocab, token, buf, size, 0, special)
+            if n >= 0:
+                break
+            size = -n + 1
+        data = buf.raw[:n]
+        if not special:
+            self._pieces[token] = data
+        return data
+
+    def detokenize(self, tokens: list[int]) -> bytes:
+        return b"".join(self.piece(t) for t in tokens)
+
+    def token_text(self, token: int) -> str:
+        """A token's text in the vocabulary (``<bos>``, ``▁word``), for chat templates."""
+        return str(self.llm._model.token_get_text(token))
+
+    # End of generation ----------------------------------------------------------------------------------------
+    #
+    # One definition for every stage: llama.cpp's end-of-generation set (``llama_vocab_is_eog``: EOS, EOT and the
+    # tokens it recognises by their text, such as Gemma's ``<end_of_turn>``), the set llama.cpp's own generation
+    # stops at. Extraction, the export checks (both sides) and the Modelfile's stop words all use it.
+
+    def is_end(self, token: int) -> bool:
+        """Whether ``token`` ends generation (memoised: constrained decoding asks it of many candidates)."""
+        end = self._ends.get(token)
+        if end is None:
+            end = self._ends[token] = bool(self._C.llama_vocab_is_eog(self.vocab, token))
+        return end
+
+    def end_of_generation(self) -> set[int]:
+        """Every token of the vocabulary that :meth:`is_end` (a scan, one call per token: 1.5 s for Gemma's 262,144
+        tokens on this project's busy 2-core machine)."""
+        is_eog, vocab = self._C.llama_vocab_is_eog, self.vocab
+        return {t for t in range(self.n_vocab) if is_eog(vocab, t)}
+
+    # The sequence ---------------------------------------------------------------------------------------------
+
+    @property
+    def n_tokens(self) -> int:
+        """Tokens in the sequence (the KV cache)."""
+        return int(self.llm.n_tokens)
+
+    @property
+    def input_ids(self) -> np.ndarray:
+        """The tokens in the KV cache (a view, valid until the next decode)."""
+        return np.asarray(self.llm._input_ids)
+
+    def keep(self, n: int) -> bool:
+        """Keep the first ``n`` tokens of the sequence and drop the rest from the KV cache; False when llama.cpp
+        cannot (the sequence is then unchanged: :meth:`reset` it)."""
+        if self.llm._ctx.kv_cache_seq_rm(-1, n, -1):
+            self.llm.n_tokens = n
+            return True
+        return False
+
+    def reset(self) -> None:
+        """An empty sequence and KV cache."""
+        self.llm.reset()
+        self.llm._ctx.kv_cache_clear()
+
+    def decode(self, tokens: list[int]) -> None:
+        """Append ``tokens`` to the sequence (in batches of ``n_batch``) and compute the logits after the last."""
+        self.llm.eval(tokens)
+
+    def logits(self) -> np.ndarray:
+        """The logits after the last decoded token (a view valid until the next decode)."""
+        ptr = self.llm._ctx.get_logits_ith(-1)
+        return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
+
+
+# Quantisation -----------------------------------------------------------------------------------------------------
+
+
+def quantize_model(src: str | Path, dst: str | Path, file_type: int, *, n_threads: int | None = None) -> int:
+    """llama.cpp's own quantizer (``llama_model_quantize``, the function behind its ``llama-quantize`` tool): write
+    the GGUF model ``src`` to ``dst`` as ``file_type`` (``enum llama_ftype``), re-quantising tensors that are
+    already quantised when the mixture asks for another type; ``n_threads`` defaults to every core. Returns
+    llama.cpp's status (0: written); its log goes to stderr (see :func:`captured_stderr`)."""
+    C = _lib("quantising needs llama-cpp-python")
+    params = C.llama_model_quantize_default_params()
+    params.ftype = file_type
+    params.nthread = n_threads or 0  # 0: every core
+    params.allow_requantize = True
+    return int(C.llama_model_quantize(str(src).encode(), str(dst).encode(), params))

@@ -44,7 +44,8 @@ def test_check_reports_differing_answers(tiny_run, tmp_path, one_torch_thread):
     other_gguf = export_lora(tmp_path / "other", tmp_path / "other.gguf", base=tiny_run.base_gguf).path
     # the trained model against another adapter's GGUF: the answers must not all agree
     result = check_adapter(
-        tiny_run.run_dir, other_gguf, 2, base_gguf=tiny_run.base_gguf, max_tokens=6, torch_model=tiny_run.model, n_threads=1
+        tiny_run.run_dir, other_gguf, 2, base_gguf=tiny_run.base_gguf, max_tokens=6, torch_model=tiny_run.model,
+        n_threads=1,
     )
     assert result.rate < 1.0
     bad = [e for e in result.examples if not e.match]
@@ -84,7 +85,8 @@ def test_check_refusals(tiny_run, tmp_path):
 
 def run_cli(*args):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "reportx", *args], capture_output=True, text=True, timeout=300, env=env)
+    command = [sys.executable, "-m", "reportx", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_cli_export(tiny_run, tmp_path):

@@ -108,7 +108,7 @@ def build_tokenizer(family: str):
     from tokenizers import AddedToken
     from transformers import GemmaTokenizer, LlamaTokenizer, Qwen2Tokenizer
 
-    if family == "llama":
+    if family in ("llama", "mistral"):
         trained, merges = _train_bpe(False)
         tokenizer = LlamaTokenizer(vocab=_spm_vocab(["<unk>", "<s>", "</s>"], trained), merges=merges, add_bos_token=True)
         tokenizer.chat_template = LLAMA_TEMPLATE
@@ -130,13 +130,25 @@ def build_model(family: str, vocab_size: int, tokenizer, seed: int = 0):
     """A tiny random float32 model of the family; norms, biases and embeddings random so that every transform
     of the conversion (norm + 1, q/k permutation, biases) matters and logits are spread."""
     import torch
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from transformers import (
+        Gemma3ForCausalLM,
+        Gemma3TextConfig,
+        LlamaConfig,
+        LlamaForCausalLM,
+        MistralConfig,
+        MistralForCausalLM,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+    )
 
     ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
     torch.manual_seed(seed)  # the projections' initialisation
     common = {"vocab_size": vocab_size, "hidden_size": 64, "intermediate_size": 128, "max_position_embeddings": 256, **ids}
     if family == "llama":
         model = LlamaForCausalLM(LlamaConfig(**common, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2))
+    elif family == "mistral":  # without a sliding window: what llama.cpp's llama graph computes
+        config = MistralConfig(**common, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, sliding_window=None)
+        model = MistralForCausalLM(config)
     elif family == "qwen2":
         model = Qwen2ForCausalLM(Qwen2Config(**common, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True))
     else:
@@ -224,6 +236,19 @@ def test_logits_match_pytorch(tiny, tmp_path, out_type):
     assert diff < TOLERANCE[out_type] * scale
     if out_type != "q8_0":
         assert agree == 1.0
+
+
+def test_mistral_converts_as_llama(tmp_path):
+    # the registry maps HF's mistral to llama.cpp's llama: same tensors, same q / k row permutation
+    with torch_threads(1):
+        tiny = TinyHF(tmp_path, "mistral")
+    out = convert_hf_to_gguf(tiny.dir, tmp_path / "mistral.gguf", "f32")
+    assert read_gguf_header(out, keep=lambda k: False).get("general.architecture") == "llama"
+    tokens = hf_prompt(tiny)
+    want, got = torch_logits(tiny.model, tokens), gguf_logits(out, tokens)
+    diff, scale = float(np.abs(got - want).max()), float(np.abs(want).max())
+    print(f"mistral f32: max |llama.cpp - torch| = {diff / scale:.1e} of the largest logit")
+    assert diff < TOLERANCE["f32"] * scale and (got.argmax(1) == want.argmax(1)).all()
 
 
 def legacy_spm_ids(tokenizer, text: str) -> list[int]:

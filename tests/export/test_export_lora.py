@@ -12,6 +12,8 @@ from reportx.errors import ReportxError
 from reportx.export import export_lora as _export_lora
 from reportx.export import read_gguf_header
 from reportx.export import write_lora_gguf as _write_lora_gguf
+from reportx.export.archs import rope_permute_rows, rope_unpermute_rows
+from reportx.export.lora import gguf_alpha, peft_scaling
 
 
 # These tests compare tensor values exactly, so they export in f32; f16 (the default) has its own test below.
@@ -21,8 +23,7 @@ def write_lora_gguf(*args, **kwargs):
 
 def export_lora(*args, **kwargs):
     return _export_lora(*args, **{"dtype": "f32", **kwargs})
-from reportx.export.archs import rope_permute_rows, rope_unpermute_rows
-from reportx.export.lora import gguf_alpha, peft_scaling
+
 
 Q = "model.layers.0.self_attn.q_proj"
 K = "model.layers.0.self_attn.k_proj"

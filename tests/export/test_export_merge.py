@@ -23,12 +23,13 @@ pytest.importorskip("peft")
 pytest.importorskip("llama_cpp")
 pytestmark = [pytest.mark.train, pytest.mark.model]
 
+from test_export_parity import TOKENS  # noqa: E402
+from test_export_parity import llama_logits as parity_logits  # noqa: E402
+
 from reportx.errors import ReportxError  # noqa: E402
 from reportx.export import export_lora, merge_run  # noqa: E402
 from reportx.export.gguf_io import read_gguf_header  # noqa: E402
 from reportx.export.merge import _tensor_bytes, _tensor_f32, merge_lora_gguf  # noqa: E402
-from test_export_parity import TOKENS  # noqa: E402
-from test_export_parity import llama_logits as parity_logits  # noqa: E402
 
 TOLERANCE = {"f16": 2e-2, "q8_0": 0.5, "q4_k_m": 3.0}
 
@@ -75,7 +76,8 @@ def test_merged_gguf_matches_peft_merge(tiny_run, merged_torch, tmp_path, one_to
     assert len(kept) == 42 and np.abs(kept - 1).max() < (1e-3 if quant == "f16" else 0.05), kept
 
     # weights: each merged tensor is PEFT's merged weight, up to the rounding of the written type
-    merged, base = read_gguf_header(result.path, keep=lambda k: False), read_gguf_header(tiny_run.base_gguf, keep=lambda k: False)
+    merged = read_gguf_header(result.path, keep=lambda k: False)
+    base = read_gguf_header(tiny_run.base_gguf, keep=lambda k: False)
     want_logits, base_logits, weights = merged_torch
     checked = 0
     for hf_name, want in weights.items():
@@ -190,7 +192,8 @@ def test_modelfile(tiny_run, tmp_path, one_torch_thread):
 def test_check_against_pytorch_and_against_the_adapter(tiny_run, tmp_path, one_torch_thread):
     out = tmp_path / "m.gguf"
     result = merge_run(
-        tiny_run.run_dir, out, base_gguf=tiny_run.base_gguf, check=2, max_tokens=8, torch_model=tiny_run.model, n_threads=1
+        tiny_run.run_dir, out, base_gguf=tiny_run.base_gguf, check=2, max_tokens=8, torch_model=tiny_run.model,
+        n_threads=1,
     )
     check = result.check
     assert check.reference == "pytorch" and (check.n, check.matches) == (2, 2)
@@ -198,7 +201,9 @@ def test_check_against_pytorch_and_against_the_adapter(tiny_run, tmp_path, one_t
     assert result.check_file == tmp_path / "m.check.json" and json.loads(result.check_file.read_text())["rate"] == 1.0
     assert "2/2 answers identical to the trained model's" in result.summary()
 
-    result = merge_run(tiny_run.run_dir, out, base_gguf=tiny_run.base_gguf, check=2, max_tokens=8, check_against="adapter", n_threads=1)
+    result = merge_run(
+        tiny_run.run_dir, out, base_gguf=tiny_run.base_gguf, check=2, max_tokens=8, check_against="adapter", n_threads=1
+    )
     check = result.check
     assert check.reference.startswith("llama.cpp: ") and (check.n, check.matches) == (2, 2)
     assert check.adapter_gguf is None and check.base_gguf == str(out)
@@ -251,7 +256,8 @@ def test_merge_refuses_an_adapter_for_another_base(tiny_run, tmp_path, gemma_tok
 
 def run_cli(*args):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "reportx", *args], capture_output=True, text=True, timeout=300, env=env)
+    command = [sys.executable, "-m", "reportx", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_cli_merge(tiny_run, tmp_path):
@@ -270,7 +276,7 @@ def test_cli_merge(tiny_run, tmp_path):
         (["--ollama"], "--ollama applies to a merged model: add --merge"),
         (["--check-against", "adapter"], "--check-against applies to a merged model"),
         (["--merge", "--dtype", "f32"], "with --merge use --quant"),
-        (["--merge", "--quant", "q2_k"], "--quant must be one of f16, q8_0, q4_k_m"),
+        (["--merge", "--quant", "q2_k"], "'q2_k' is not one of 'f16', 'q8_0', 'q4_k_m'"),
     ],
 )
 def test_cli_merge_errors_are_one_line(tiny_run, args, message):

@@ -1,5 +1,5 @@
 """The recipe's pieces that the end-to-end test cannot single out: the answer-only loss of a padded batch, and
-the training arguments passed under the names this transformers version reads."""
+the training arguments passed under the names this transformers version reads (the warmup schedule included)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
 from reportx.export.testing import tiny_gemma3, torch_threads  # noqa: E402
-from reportx.train.recipe import _answer_only_trainer_class, _checkpointing_arg, _sampling_arg  # noqa: E402
+from reportx.train.recipe import _checkpointing_arg, _sampling_arg, _warmup_arg  # noqa: E402
+from reportx.train.trainer import AnswerOnlyLoss, AnswerOnlySFTTrainer  # noqa: E402
 
 
 def _example(generator, prompt_len, answer_len, vocab):
@@ -23,13 +24,18 @@ def _example(generator, prompt_len, answer_len, vocab):
 
 def _trainer(model, bf16_head_backward=False):
     """The trainer's loss, without building a whole trainer."""
-    from trl import SFTTrainer
-
-    cls = _answer_only_trainer_class(SFTTrainer)
-    trainer = cls.__new__(cls)
+    trainer = AnswerOnlyLoss()
     trainer.model, trainer.current_gradient_accumulation_steps = model, 1
     trainer.bf16_head_backward = bf16_head_backward
     return trainer
+
+
+def test_the_trainer_is_trl_sft_trainer_with_the_answer_only_loss():
+    from trl import SFTTrainer
+
+    assert issubclass(AnswerOnlySFTTrainer, SFTTrainer)
+    assert AnswerOnlySFTTrainer.compute_loss is AnswerOnlyLoss.compute_loss
+    assert AnswerOnlySFTTrainer.loss_is_scaled_for_ga is True  # transformers must not divide the loss again
 
 
 def _batch(examples):
@@ -46,9 +52,7 @@ def _batch(examples):
 
 
 def test_padded_batch_loss_is_the_token_weighted_mean_of_single_losses():
-    from trl import SFTTrainer
-
-    compute_loss = _answer_only_trainer_class(SFTTrainer).compute_loss
+    compute_loss = AnswerOnlySFTTrainer.compute_loss
     with torch_threads(1), torch.no_grad():
         model = tiny_gemma3(0).eval()
         vocab = model.config.vocab_size
@@ -109,3 +113,15 @@ def test_sampling_and_checkpointing_arguments_are_read_without_deprecation_warni
     assert grouped is group
     # TRL turns activation checkpointing on unless told otherwise
     assert getattr(args, "activation_checkpointing", args.gradient_checkpointing) is False
+
+
+@pytest.mark.parametrize(("ratio", "steps", "warmup"), [(0.05, 355, 18), (0.05, 10, 1), (0.0, 100, 0), (0.5, 7, 4)])
+def test_warmup_is_the_configured_ratio_of_the_optimizer_steps(tmp_path, ratio, steps, warmup):
+    from trl import SFTConfig
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to=[],
+                         **_checkpointing_arg(SFTConfig, False), **_warmup_arg(SFTConfig, ratio))
+    # the config's warmup_ratio: that share of the optimizer steps, rounded up (never a step count of 0.05)
+    assert args.get_warmup_steps(steps) == warmup

@@ -60,20 +60,28 @@ def trained_run(tiny_base, labelled, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("run") / "run"
     first = train(_config(tiny_base, labelled, out), show_progress=False)
-    assert first.run_card["result"]["optimizer_steps"] == 2
+    assert first.run_card.result.optimizer_steps == 2
     resumed = train(_config(tiny_base, labelled, out, max_steps=3), resume=True, show_progress=False)
     return resumed
 
 
 def test_run_card_and_resume(trained_run, tiny_base):
+    from reportx.train import load_run_card
+
     card = trained_run.run_card
-    assert card["result"]["optimizer_steps"] == 3 and card["result"]["resumed"] is True
-    assert card["base_model"]["kind"] == "hf" and card["base_model"]["architecture"] == "gemma3"
-    assert card["backend"]["name"] == "hf" and "CPU" in card["backend"]["reason"]
-    assert isinstance(card["backend"]["bf16_head_backward"], bool)
-    assert card["config"]["lora_r"] == 4 and card["data"]["train_examples"] == 8
-    assert card["result"]["train_loss"] and card["result"]["final_eval_loss"] is not None
+    assert card.result.optimizer_steps == 3 and card.result.resumed is True
+    assert card.base_model.kind == "hf" and card.base_model.architecture == "gemma3"
+    assert card.backend.name == "hf" and "CPU" in card.backend.reason
+    assert isinstance(card.backend.bf16_head_backward, bool)
+    assert card.config["lora_r"] == 4 and card.data.train_examples == 8
+    assert card.result.train_loss and card.result.final_eval_loss is not None
     assert (trained_run.output_dir / "run_card.md").read_text().startswith("# reportx run card")
+    # what train wrote is what load_run_card reads back, with the keys a card has always had
+    written = json.loads((trained_run.output_dir / "run_card.json").read_text())
+    assert load_run_card(trained_run.output_dir) == card and card.to_dict() == written
+    assert list(written) == [
+        "reportx_run", "base_model", "schema", "prompt", "data", "backend", "config", "environment", "result", "adapter_dir"
+    ]
     assert (trained_run.adapter_dir / "adapter_model.safetensors").is_file()
 
 
@@ -145,7 +153,7 @@ def test_lora_on_the_last_layers_only_exports_and_applies(tiny_base, labelled, t
         train(_config(tiny_base, labelled, tmp_path / "too-many", lora_layers=7), show_progress=False)
 
     run = train(_config(tiny_base, labelled, tmp_path / "run", lora_layers=2, max_steps=2), show_progress=False)
-    assert run.run_card["config"]["lora_layers"] == 2
+    assert run.run_card.config["lora_layers"] == 2
     with safe_open(str(run.adapter_dir / "adapter_model.safetensors"), "pt") as f:
         layers = {int(key.split(".layers.")[1].split(".")[0]) for key in f.keys()}
     assert layers == {4, 5}  # the tiny model has 6 layers
@@ -172,7 +180,7 @@ def test_training_continues_from_an_exported_adapter(trained_run, tiny_base, lab
     assert set(got) == set(want) and any(np.abs(w).max() > 1e-3 for k, w in want.items() if "lora_B" in k)
     for key, value in want.items():
         assert np.allclose(got[key], value, atol=1e-6), key
-    assert run.run_card["config"]["init_adapter"] == str(adapter_gguf)
+    assert run.run_card.config["init_adapter"] == str(adapter_gguf)
     with pytest.raises(ReportxError, match="rank 4"):
         train(_config(tiny_base, labelled, tmp_path / "other-rank", init_adapter=adapter_gguf, lora_r=8),
               show_progress=False)

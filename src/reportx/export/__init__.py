@@ -1,6 +1,6 @@
 """Export: a trained PEFT LoRA adapter becomes GGUF for llama.cpp, with no llama.cpp checkout or build.
 
-- :func:`write_lora_gguf` — PEFT adapter -> GGUF LoRA adapter loaded beside the base GGUF (``Llama(lora_path=...)``);
+- :func:`write_lora_gguf` — PEFT adapter -> GGUF LoRA adapter loaded beside the base GGUF (llama_cpp.Llama's ``lora_path``);
 - :func:`reportx.export.convert.convert_hf_to_gguf` — a Hugging Face checkpoint (llama, qwen2, gemma3) -> GGUF with
   its tokenizer and chat template (f32 / f16 / q8_0 / q4_k_m); :func:`write_base_gguf` writes a model already in
   memory the same way (the tests' tiny bases);

@@ -1,8 +1,9 @@
 """A Hugging Face -> GGUF base-model writer with the tokenizer copied from a model GGUF (float32 by default).
 
 Its purpose is giving a model the exact vocabulary of another GGUF (the embedded default model's), e.g. tiny
-randomly initialised models for end-to-end tests that llama.cpp loads. The architectures, their hyper-parameters,
-tensor names and layouts, and the checks that an HF config matches what llama.cpp assumes, are the writers of
+randomly initialised models for end-to-end tests that llama.cpp loads. The architectures (model types, decoder
+tensor names, the q / k permutation) are the registry's, :mod:`reportx.export.archs`; their hyper-parameters, the
+other tensors, and the checks that an HF config matches what llama.cpp assumes, are the writers of
 :mod:`reportx.export.convert.writers` (one :class:`BaseWriter` per architecture), shared with the full
 conversion that takes the tokenizer from the HF files (:func:`reportx.export.convert.convert_hf_to_gguf`).
 """

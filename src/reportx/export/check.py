@@ -14,21 +14,20 @@ small logit differences are expected and an answer can occasionally diverge wher
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import os
-import sys
-import tempfile
+import functools
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from reportx.errors import ReportxError
-from reportx.export.lora import _read_card, locate_adapter
+from reportx.export.lora import locate_adapter
+from reportx.llamacpp import LlamaModel, LoadError
+from reportx.train.runcard import RunCard, is_run_dir, load_run_card
 
 
 @dataclass
@@ -68,36 +67,12 @@ class CheckResult:
         return asdict(self)
 
 
-def _base_gguf_from_card(card: dict[str, Any], base_gguf: str | Path | None) -> Path:
-    if base_gguf is not None:
-        path = Path(base_gguf)
-        if not path.is_file():
-            raise ReportxError(f"base GGUF not found: {path}")
-        return path
-    info = card.get("base_model") or {}
-    if info.get("kind") != "gguf":
-        raise ReportxError(
-            f"the run's base model is {info.get('kind')!r} ({info.get('source')}), not a GGUF file: pass the base GGUF "
-            "for llama.cpp to check against (--base PATH.gguf)"
-        )
-    path = Path(info.get("path") or "")
-    if not path.is_file():
-        if info.get("source") in ("default", "", None):
-            from reportx.models import default_base_model
-
-            path = default_base_model()
-        else:
-            raise ReportxError(f"the run's base GGUF is gone: {path}")
-    expected = info.get("sha256")
-    if expected:
-        from reportx.models import sha256_file
-
-        if sha256_file(path) != expected:
-            raise ReportxError(f"{path} is not the base the adapter was trained on (sha256 differs from the run card)")
-    return path
+def _base_gguf_from_card(card: RunCard | dict[str, Any], base_gguf: str | Path | None) -> Path:
+    # the run card's own rule (RunCard.base_gguf); a dict is a card as JSON
+    return (card if isinstance(card, RunCard) else RunCard.model_validate(card)).base_gguf(base_gguf)
 
 
-def load_trained_model(card: dict[str, Any], adapter_dir: Path):
+def load_trained_model(card: RunCard, adapter_dir: Path):
     """The trained PyTorch model: the base loaded as in training (float32) with the PEFT adapter, eval mode."""
     try:
         import torch
@@ -105,8 +80,7 @@ def load_trained_model(card: dict[str, Any], adapter_dir: Path):
         from transformers import AutoModelForCausalLM
     except ImportError as exc:
         raise ReportxError(f"the export check needs the [train] extra (torch, transformers, peft): {exc}") from None
-    info = card.get("base_model") or {}
-    kind, location = info.get("kind"), info.get("path") or info.get("source")
+    kind, location = card.base_model.kind, card.base_model.path or card.base_model.source
     kwargs: dict[str, Any] = {"dtype": torch.float32, "trust_remote_code": False}
     if kind == "gguf":
         path = _base_gguf_from_card(card, None)
@@ -125,7 +99,8 @@ def load_trained_model(card: dict[str, Any], adapter_dir: Path):
             base = AutoModelForCausalLM.from_pretrained(location, **kwargs)
             model = PeftModel.from_pretrained(base, str(adapter_dir))
     except (OSError, ValueError) as exc:
-        raise ReportxError(f"cannot load the trained model ({location} + {adapter_dir}): {str(exc).splitlines()[0]}") from None
+        first_line = str(exc).splitlines()[0]
+        raise ReportxError(f"cannot load the trained model ({location} + {adapter_dir}): {first_line}") from None
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
@@ -133,113 +108,46 @@ def load_trained_model(card: dict[str, Any], adapter_dir: Path):
     return model.eval()
 
 
-@contextlib.contextmanager
-def _captured_stderr():
-    """Send the C library's stderr (llama.cpp's load log) to a temporary file; yields a function returning its
-    last lines, for error messages."""
+def _load_llama(model_gguf: Path, adapter_gguf: Path | None, n_ctx: int, n_threads: int | None) -> LlamaModel:
+    """llama.cpp with ``model_gguf`` (+ ``adapter_gguf``), or ``ReportxError`` in one line with llama.cpp's log."""
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured by a test runner)
-        yield lambda: ""
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), fd)
-        try:
-            def tail() -> str:
-                log.seek(0)
-                lines = [line for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
-                return " | ".join(lines[-2:])
-
-            yield tail
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, fd)
-            os.close(saved)
+        return LlamaModel.load(
+            model_gguf,
+            adapter_gguf,
+            n_ctx=n_ctx,
+            n_batch=min(512, n_ctx),
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            logits_all=False,
+            verbose=False,
+        )
+    except LoadError as exc:
+        what = f"{model_gguf.name} with {adapter_gguf}" if adapter_gguf else str(model_gguf)
+        raise ReportxError(f"llama.cpp cannot load {what}: {exc}" + (f" ({exc.log})" if exc.log else "")) from None
 
 
-class _LlamaSide:
-    """llama-cpp-python with base + adapter: tokenising, the EOG set, and greedy decoding on token ids."""
+def llama_generate(llama: LlamaModel, prompt: list[int], max_tokens: int) -> tuple[list[int], int | None]:
+    """Greedy decoding in llama.cpp from ``prompt`` (an empty cache): the answer tokens, and the end-of-generation
+    token that stopped it (None at ``max_tokens``)."""
+    llama.reset()
+    llama.decode(prompt)
+    out: list[int] = []
+    while len(out) < max_tokens:
+        token = int(np.argmax(llama.logits()))
+        if llama.is_end(token):
+            return out, token
+        out.append(token)
+        if len(out) < max_tokens:
+            llama.decode([token])
+    return out, None
 
-    def __init__(self, model_gguf: Path, adapter_gguf: Path | None, n_ctx: int, n_threads: int | None) -> None:
-        try:
-            from llama_cpp import llama_cpp as C
-        except ImportError as exc:  # pragma: no cover - a dependency of the base install
-            raise ReportxError(f"llama-cpp-python is not installed: {exc}") from None
-        from reportx.llamacpp import load_llama
 
-        self.C = C
-        with _captured_stderr() as log_tail:
-            try:
-                self.llm = load_llama(
-                    str(model_gguf),
-                    lora_path=str(adapter_gguf) if adapter_gguf else None,
-                    n_ctx=n_ctx,
-                    n_batch=min(512, n_ctx),
-                    n_threads=n_threads,
-                    n_threads_batch=n_threads,
-                    logits_all=False,
-                    verbose=False,
-                )
-            except (ValueError, RuntimeError, OSError) as exc:
-                detail = log_tail()
-                what = f"{model_gguf.name} with {adapter_gguf}" if adapter_gguf else str(model_gguf)
-                raise ReportxError(f"llama.cpp cannot load {what}: {exc}" + (f" ({detail})" if detail else "")) from None
-        self.vocab = C.llama_model_get_vocab(self.llm._model.model)
-        self.n_vocab = self.llm.n_vocab()
-        is_eog = C.llama_vocab_is_eog
-        self.eog = {t for t in range(self.n_vocab) if is_eog(self.vocab, t)}
-        self.bos = self.llm.token_bos()
-        self.add_bos = bool(self.llm._model.add_bos_token())
-
-    def tokenize(self, text: str) -> list[int]:
-        tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        return [self.bos, *tokens] if self.add_bos and self.bos is not None and self.bos >= 0 else tokens
-
-    def piece(self, token: int) -> bytes:
-        size = 64
-        while True:
-            buf = ctypes.create_string_buffer(size)
-            n = self.C.llama_token_to_piece(self.vocab, token, buf, size, 0, False)
-            if n >= 0:
-                return buf.raw[:n]
-            size = -n + 1
-
-    def text(self, tokens: list[int]) -> str:
-        return b"".join(self.piece(t) for t in tokens).decode("utf-8", errors="replace")
-
-    def generate(self, prompt: list[int], max_tokens: int) -> tuple[list[int], int | None]:
-        """Greedy answer tokens, and the end-of-generation token that stopped it (None at ``max_tokens``)."""
-        llm = self.llm
-        self._restart(prompt)
-        out: list[int] = []
-        while len(out) < max_tokens:
-            token = int(np.argmax(self._last_logits()))
-            if token in self.eog:
-                return out, token
-            out.append(token)
-            if len(out) < max_tokens:
-                llm.eval([token])
-        return out, None
-
-    def margin(self, prompt: list[int], prefix: list[int], mine: int, theirs: int) -> float:
-        """This model's logit for ``mine`` minus its logit for ``theirs`` after ``prompt + prefix``."""
-        self._restart(prompt + prefix)
-        logits = self._last_logits()
-        return float(logits[mine] - logits[theirs])
-
-    def _restart(self, tokens: list[int]) -> None:
-        self.llm.reset()
-        self.llm._ctx.kv_cache_clear()
-        self.llm.eval(tokens)
-
-    def _last_logits(self) -> np.ndarray:
-        ptr = self.llm._ctx.get_logits_ith(-1)
-        return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
-
-    def close(self) -> None:
-        self.llm.close()
+def llama_margin(llama: LlamaModel, prompt: list[int], prefix: list[int], mine: int, theirs: int) -> float:
+    """llama.cpp's logit for ``mine`` minus its logit for ``theirs`` after ``prompt + prefix``."""
+    llama.reset()
+    llama.decode(prompt + prefix)
+    logits = llama.logits()
+    return float(logits[mine] - logits[theirs])
 
 
 def torch_generate(model: Any, prompt: list[int], max_tokens: int, eog: set[int]) -> tuple[list[int], int | None]:
@@ -331,11 +239,11 @@ def check_gguf(
     model_path = _existing(model_gguf, "GGUF model")
     adapter_path = _existing(adapter_gguf, "adapter GGUF") if adapter_gguf else None
     reports, prompts_text = _val_prompts(card, found_run_dir, n, val_file)
-    llama = _LlamaSide(model_path, adapter_path, n_ctx=_rough_ctx(prompts_text, max_tokens), n_threads=n_threads)
+    llama = _load_llama(model_path, adapter_path, n_ctx=_rough_ctx(prompts_text, max_tokens), n_threads=n_threads)
     try:
-        prompts = [llama.tokenize(p) for p in prompts_text]
+        prompts = [llama.tokenize(p, bos=True) for p in prompts_text]
         model = torch_model if torch_model is not None else load_trained_model(card, adapter_dir)
-        eog = llama.eog
+        eog = llama.end_of_generation()
         examples = _compare(
             reports, prompts, llama, max_tokens,
             reference=lambda prompt: torch_generate(model, prompt, max_tokens, eog),
@@ -365,25 +273,25 @@ def compare_ggufs(
     started = time.perf_counter()
     _check_sizes(n, max_tokens)
     run_path = Path(run_dir)
-    card = _read_card(run_path) if (run_path / "run_card.json").is_file() else None
-    if card is None:
+    if not is_run_dir(run_path):
         raise ReportxError(f"{run_dir} is not a training run (the comparison needs its run_card.json)")
+    card = load_run_card(run_path)
     model_path = _existing(model_gguf, "GGUF model")
     reference_path = _existing(reference_gguf, "reference GGUF model")
     reference_lora = _existing(reference_adapter, "adapter GGUF") if reference_adapter else None
     reports, prompts_text = _val_prompts(card, run_path, n, val_file)
     n_ctx = _rough_ctx(prompts_text, max_tokens)
-    llama = _LlamaSide(model_path, None, n_ctx=n_ctx, n_threads=n_threads)
+    llama = _load_llama(model_path, None, n_ctx=n_ctx, n_threads=n_threads)
     try:
-        reference = _LlamaSide(reference_path, reference_lora, n_ctx=n_ctx, n_threads=n_threads)
+        reference = _load_llama(reference_path, reference_lora, n_ctx=n_ctx, n_threads=n_threads)
         try:
             if reference.n_vocab != llama.n_vocab:
                 raise ReportxError(f"{model_path} and {reference_path} have different vocabularies")
-            prompts = [llama.tokenize(p) for p in prompts_text]
+            prompts = [llama.tokenize(p, bos=True) for p in prompts_text]
             examples = _compare(
                 reports, prompts, llama, max_tokens,
-                reference=lambda prompt: reference.generate(prompt, max_tokens),
-                reference_margin=reference.margin,
+                reference=lambda prompt: llama_generate(reference, prompt, max_tokens),
+                reference_margin=functools.partial(llama_margin, reference),
             )
         finally:
             reference.close()
@@ -400,7 +308,7 @@ def _check_sizes(n: int, max_tokens: int) -> None:
         raise ReportxError(f"max_tokens must be positive, got {max_tokens}")
 
 
-def _trained_run(run_dir: str | Path) -> tuple[Path, Path, dict[str, Any]]:
+def _trained_run(run_dir: str | Path) -> tuple[Path, Path, RunCard]:
     adapter_dir, found_run_dir, card = locate_adapter(run_dir)
     if card is None or found_run_dir is None:
         raise ReportxError(f"{run_dir} is not a training run (the check needs its run_card.json)")
@@ -414,16 +322,18 @@ def _existing(path: str | Path, what: str) -> Path:
     return path
 
 
-def _val_prompts(card: dict[str, Any], run_dir: Path, n: int, val_file: str | Path | None) -> tuple[list[Any], list[str]]:
+def _val_prompts(
+    card: RunCard, run_dir: Path, n: int, val_file: str | Path | None
+) -> tuple[list[Any], list[str]]:
     """The first ``n`` labelled validation reports of the run and their fine-tuned prompts (the run's schema)."""
     from reportx.labelled import read_labelled
     from reportx.prompts import finetuned_prompt
     from reportx.schema import load_schema
 
-    val_path = val_file or (card.get("data") or {}).get("val_file")
+    val_path = val_file or card.data.val_file
     if not val_path:
         raise ReportxError("the run has no validation file to check on; pass one (val_file)")
-    schema = load_schema(card.get("schema"))
+    schema = load_schema(card.schema_spec)
     reports = read_labelled(Path(val_file) if val_file else _resolve_val_file(val_path, run_dir), schema, limit=n)
     return reports, [finetuned_prompt(r.text, schema) for r in reports]
 
@@ -436,7 +346,7 @@ def _rough_ctx(prompts_text: list[str], max_tokens: int) -> int:
 def _compare(
     reports: list[Any],
     prompts: list[list[int]],
-    llama: _LlamaSide,
+    llama: LlamaModel,
     max_tokens: int,
     *,
     reference: Callable[[list[int]], tuple[list[int], int | None]],
@@ -444,10 +354,10 @@ def _compare(
 ) -> list[ExampleCheck]:
     """Greedy answers of ``llama`` and of the reference on each prompt, compared token for token."""
     examples: list[ExampleCheck] = []
-    for report, prompt in zip(reports, prompts):
-        gguf_tokens, gguf_stop = llama.generate(prompt, max_tokens)
+    for report, prompt in zip(reports, prompts, strict=True):
+        gguf_tokens, gguf_stop = llama_generate(llama, prompt, max_tokens)
         ref_tokens, ref_stop = reference(prompt)
-        first = next((i for i, (a, b) in enumerate(zip(ref_tokens, gguf_tokens)) if a != b), None)
+        first = next((i for i, (a, b) in enumerate(zip(ref_tokens, gguf_tokens, strict=False)) if a != b), None)
         if first is None and len(ref_tokens) != len(gguf_tokens):
             first = min(len(ref_tokens), len(gguf_tokens))
         margin = None
@@ -462,8 +372,8 @@ def _compare(
                 id=report.id,
                 match=first is None,
                 prompt_tokens=len(prompt),
-                torch_text=llama.text(ref_tokens),
-                gguf_text=llama.text(gguf_tokens),
+                torch_text=_text(llama, ref_tokens),
+                gguf_text=_text(llama, gguf_tokens),
                 torch_tokens=ref_tokens,
                 gguf_tokens=gguf_tokens,
                 first_difference=first,
@@ -471,6 +381,10 @@ def _compare(
             )
         )
     return examples
+
+
+def _text(llama: LlamaModel, tokens: list[int]) -> str:
+    return llama.detokenize(tokens).decode("utf-8", errors="replace")
 
 
 def _result(

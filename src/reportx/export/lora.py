@@ -1,4 +1,4 @@
-"""PEFT LoRA adapter -> GGUF LoRA adapter that llama.cpp applies beside the base GGUF (``Llama(lora_path=...)``).
+"""PEFT LoRA adapter -> GGUF LoRA adapter that llama.cpp applies beside the base GGUF (llama_cpp.Llama's ``lora_path``).
 
 What llama.cpp expects (src/llama-adapter.cpp, llama-adapter.h of the llama.cpp that llama-cpp-python bundles):
 
@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from reportx.errors import ReportxError
-from reportx.export.archs import ARCHITECTURES, MODEL_TYPE_TO_ARCH, ArchSpec, rope_permute_rows
+from reportx.export.archs import ARCHITECTURES, ArchSpec, arch_of_config, arch_spec
 from reportx.export.gguf_io import GGUFError, GGUFHeader, atomic_gguf_writer, read_gguf_header
 from reportx.export.safetensors_io import read_safetensors
+from reportx.train.runcard import RunCard, is_run_dir, load_run_card
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -75,32 +76,21 @@ class LoraExport:
     permuted: list[str] = field(default_factory=list)  # modules whose B rows were rope-permuted (llama q/k)
 
 
-def locate_adapter(source: str | Path) -> tuple[Path, Path | None, dict[str, Any] | None]:
+def locate_adapter(source: str | Path) -> tuple[Path, Path | None, RunCard | None]:
     """``(adapter_dir, run_dir, run_card)`` for a run directory or an adapter directory."""
     source = Path(source)
     if not source.exists():
         raise ReportxError(f"not found: {source}")
     if (source / ADAPTER_CONFIG).is_file():
-        run_dir = source.parent if (source.parent / "run_card.json").is_file() else None
-        return source, run_dir, _read_card(run_dir) if run_dir else None
-    if (source / "run_card.json").is_file():
-        card = _read_card(source)
-        adapter_dir = source / str(card.get("adapter_dir") or "adapter")
+        run_dir = source.parent if is_run_dir(source.parent) else None
+        return source, run_dir, load_run_card(run_dir) if run_dir else None
+    if is_run_dir(source):
+        card = load_run_card(source)
+        adapter_dir = card.adapter_path(source)
         if not (adapter_dir / ADAPTER_CONFIG).is_file():
             raise ReportxError(f"{source} has a run card but no adapter ({adapter_dir / ADAPTER_CONFIG} is missing)")
         return adapter_dir, source, card
     raise ReportxError(f"{source} is neither a training run (no run_card.json) nor a PEFT adapter (no {ADAPTER_CONFIG})")
-
-
-def _read_card(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "run_card.json"
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportxError(f"cannot read {path}: {exc}") from None
-    if not isinstance(card, dict):
-        raise ReportxError(f"{path} is not a run card (expected a JSON object)")
-    return card
 
 
 def read_adapter_config(adapter_dir: Path) -> dict[str, Any]:
@@ -188,7 +178,7 @@ def _base_from_hf_dir(path: Path) -> _BaseShapes:
     text = config.get("text_config") or config
     n_head = text.get("num_attention_heads")
     return _BaseShapes(
-        architecture=MODEL_TYPE_TO_ARCH.get(config.get("model_type")) or MODEL_TYPE_TO_ARCH.get(text.get("model_type")),
+        architecture=arch_of_config(config),
         n_head=n_head,
         n_head_kv=text.get("num_key_value_heads") or n_head,
         n_layer=text.get("num_hidden_layers"),
@@ -206,7 +196,7 @@ def _base_from_hub_cache(model_id: str) -> _BaseShapes:
         return _BaseShapes(where=model_id)
     text = config.get("text_config") or config
     return _BaseShapes(
-        architecture=MODEL_TYPE_TO_ARCH.get(config.get("model_type")) or MODEL_TYPE_TO_ARCH.get(text.get("model_type")),
+        architecture=arch_of_config(config),
         n_head=text.get("num_attention_heads"),
         n_head_kv=text.get("num_key_value_heads") or text.get("num_attention_heads"),
         n_layer=text.get("num_hidden_layers"),
@@ -214,17 +204,17 @@ def _base_from_hub_cache(model_id: str) -> _BaseShapes:
     )
 
 
-def _describe_base(base: str | Path | None, card: dict[str, Any] | None) -> _BaseShapes:
-    if base is None and card:
-        info = card.get("base_model") or {}
-        path = info.get("path")
+def _describe_base(base: str | Path | None, card: RunCard | None) -> _BaseShapes:
+    if base is None and card is not None:
+        info = card.base_model
+        path = info.path
         if path and Path(path).exists():
             base = path
-        elif info.get("kind") == "hub" and path:
-            found = _base_from_hub_cache(str(path))
-            return found if found.architecture else _BaseShapes(architecture=info.get("architecture"), where=str(path))
+        elif info.kind == "hub" and path:
+            found = _base_from_hub_cache(path)
+            return found if found.architecture else _BaseShapes(architecture=info.architecture, where=path)
         else:
-            return _BaseShapes(architecture=info.get("architecture"))
+            return _BaseShapes(architecture=info.architecture)
     if base is None:
         return _BaseShapes()
     base = Path(base)
@@ -279,19 +269,8 @@ def export_lora(
             )
         raise ReportxError(f"{weights_path} is missing")
     base_info = _describe_base(base, card)
-    arch_name = architecture or base_info.architecture
-    if not arch_name:
-        model_type = (config.get("auto_mapping") or {}).get("base_model_class", "")
-        raise ReportxError(
-            f"cannot tell the base model's architecture for {adapter_dir} {model_type and f'({model_type})'}; "
-            f"pass architecture= one of {', '.join(ARCHITECTURES)}"
-        )
-    arch_name = MODEL_TYPE_TO_ARCH.get(arch_name, arch_name)
-    spec = ARCHITECTURES.get(arch_name)
-    if spec is None:
-        raise ReportxError(f"LoRA export supports the {', '.join(ARCHITECTURES)} architectures, not {arch_name!r}")
-    if base_info.architecture and MODEL_TYPE_TO_ARCH.get(base_info.architecture, base_info.architecture) != arch_name:
-        raise ReportxError(f"architecture {arch_name!r} does not match the base model's ({base_info.architecture}, {base_info.where})")
+    spec = _architecture(architecture, base_info, config, adapter_dir)
+    arch_name = spec.name
 
     tensors = read_safetensors(weights_path)
     pairs = _pair_tensors(tensors, spec, adapter_dir)
@@ -304,7 +283,7 @@ def export_lora(
     out_tensors: list[tuple[str, np.ndarray]] = []
     for (layer, linear), ab in sorted(pairs.items()):
         module_key, a, b = ab["module"], ab["A"], ab["B"]
-        gguf_base = f"blk.{layer}.{spec.linears[linear]}.weight"
+        gguf_base = spec.gguf_linear(linear, layer)
         if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[1]:
             raise ReportxError(f"{module_key}: lora_A {tuple(a.shape)} and lora_B {tuple(b.shape)} do not pair up")
         rank = a.shape[0]
@@ -315,15 +294,14 @@ def export_lora(
         if not math.isclose(wanted, applied, rel_tol=1e-6, abs_tol=0.0):
             b = b * (wanted / applied)
             result.folded.append(gguf_base)
-        if spec.rope_permute_qk and linear in ("self_attn.q_proj", "self_attn.k_proj"):
-            n_head = base_info.n_head if linear == "self_attn.q_proj" else base_info.n_head_kv
-            if not n_head:
+        if spec.permutes(linear):
+            if not (base_info.n_head and base_info.n_head_kv):
                 raise ReportxError(
                     f"exporting a {arch_name} adapter needs the base model's head counts (q/k rows are rope-permuted "
                     "in GGUF); pass base= the base GGUF or HF directory"
                 )
             try:
-                b = rope_permute_rows(b, int(n_head))
+                b = spec.rows_to_gguf(linear, b, base_info.n_head, base_info.n_head_kv)
             except ValueError as exc:
                 raise ReportxError(f"{module_key}: {exc}") from None
             result.permuted.append(gguf_base)
@@ -332,6 +310,27 @@ def export_lora(
         result.modules.append(gguf_base)
     _write_adapter(Path(out_path), arch_name, alpha, out_tensors, name=adapter_dir.parent.name or "adapter")
     return result
+
+
+def _architecture(architecture: str | None, base: _BaseShapes, config: dict[str, Any], adapter_dir: Path) -> ArchSpec:
+    """The adapter's architecture: ``architecture`` (llama.cpp's name or an HF model type) or the base's, which
+    must agree when both are known."""
+    name = architecture or base.architecture
+    if not name:
+        model_type = (config.get("auto_mapping") or {}).get("base_model_class", "")
+        raise ReportxError(
+            f"cannot tell the base model's architecture for {adapter_dir} {model_type and f'({model_type})'}; "
+            f"pass architecture= one of {', '.join(ARCHITECTURES)}"
+        )
+    spec = arch_spec(name)
+    if spec is None:
+        raise ReportxError(f"LoRA export supports the {', '.join(ARCHITECTURES)} architectures, not {name!r}")
+    base_spec = arch_spec(base.architecture)
+    if base.architecture and (base_spec is None or base_spec.name != spec.name):
+        raise ReportxError(
+            f"architecture {spec.name!r} does not match the base model's ({base.architecture}, {base.where})"
+        )
+    return spec
 
 
 def _pair_tensors(tensors: dict[str, np.ndarray], spec: ArchSpec, adapter_dir: Path) -> dict[tuple[int, str], dict[str, Any]]:
@@ -414,8 +413,6 @@ def read_lora_gguf(path: str | Path, n_head: int | None = None, n_head_kv: int |
     """The inverse of :func:`write_lora_gguf`: so that training can continue from an exported adapter (the bundled
     one ships only as GGUF). ``n_head`` / ``n_head_kv`` are needed for architectures whose q / k rows are
     rope-permuted in GGUF (llama)."""
-    from reportx.export.archs import rope_unpermute_rows
-
     try:
         header = read_gguf_header(path, keep=lambda key: False)
     except GGUFError as exc:
@@ -442,13 +439,10 @@ def read_lora_gguf(path: str | Path, n_head: int | None = None, n_head_kv: int |
     for module, ab in halves.items():
         if set(ab) != {"a", "b"}:
             raise ReportxError(f"{path}: {module} has only lora_{''.join(ab)}")
-        b = ab["b"]
-        linear = module.split(".", 2)[2]
-        if spec.rope_permute_qk and linear in ("self_attn.q_proj", "self_attn.k_proj"):
-            heads = n_head if linear == "self_attn.q_proj" else n_head_kv
-            if not heads:
-                raise ReportxError(f"reading a {arch} adapter needs the base model's head counts")
-            b = rope_unpermute_rows(b, int(heads))
+        try:
+            b = spec.rows_from_gguf(module.split(".", 2)[2], ab["b"], n_head, n_head_kv)
+        except ValueError as exc:
+            raise ReportxError(f"{path}: {module}: {exc} (pass the base model's n_head / n_head_kv)") from None
         pairs[module] = (ab["a"], b)
     if not pairs:
         raise ReportxError(f"{path} holds no LoRA weights")

@@ -25,7 +25,6 @@ q4_k_m is the right choice from a full-precision (Hugging Face) base.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import json
 import tempfile
@@ -37,9 +36,10 @@ from typing import Any
 import numpy as np
 
 from reportx.errors import ReportxError
-from reportx.export.check import CheckResult, _base_gguf_from_card, check_gguf, compare_ggufs
+from reportx.export.check import CheckResult, check_gguf, compare_ggufs
 from reportx.export.gguf_io import GGUFHeader, GGUFTensorInfo, add_metadata, atomic_gguf_writer, read_gguf_header
-from reportx.export.lora import ADAPTER_CONFIG, _read_card, export_lora
+from reportx.export.lora import ADAPTER_CONFIG, export_lora
+from reportx.train.runcard import is_run_dir, load_run_card
 
 #: what ``quant`` can be: the type of the merged tensors (f16, q8_0), or a whole file re-quantised by llama.cpp
 QUANTS = ("f16", "q8_0", "q4_k_m")
@@ -125,7 +125,9 @@ def _tensor_bytes(header: GGUFHeader, info: GGUFTensorInfo) -> np.ndarray:
         raise ReportxError(f"{header.path}: tensor {info.name} has a type ({qtype.name}) the gguf package cannot read")
     block, size = gguf.GGML_QUANT_SIZES[qtype]
     if info.shape[0] % block:
-        raise ReportxError(f"{header.path}: tensor {info.name} rows of {info.shape[0]} do not split into {qtype.name} blocks")
+        raise ReportxError(
+            f"{header.path}: tensor {info.name} rows of {info.shape[0]} do not split into {qtype.name} blocks"
+        )
     row_bytes = info.shape[0] // block * size
     rows = tuple(reversed(info.shape[1:]))
     return np.memmap(
@@ -225,19 +227,7 @@ def merge_lora_gguf(
         raise ReportxError(f"the merged model would overwrite its own input: {out_path}")
     lora = _read_lora(adapter_path)
     base = read_gguf_header(base_path)
-    if base.get("general.type", "model") != "model":
-        raise ReportxError(f"{base_path} is not a model GGUF (general.type {base.get('general.type')!r})")
-    if lora.architecture and base.architecture != lora.architecture:
-        raise ReportxError(f"the adapter is for {lora.architecture}, the base {base_path} is {base.architecture}")
-    for name, (a, b) in lora.pairs.items():
-        info = base.tensors.get(name)
-        if info is None:
-            raise ReportxError(f"the base {base_path} has no tensor {name} for the adapter to modify")
-        if len(info.shape) != 2 or (a.shape[1], b.shape[0]) != (info.shape[0], info.shape[1]) or a.shape[0] != b.shape[1]:
-            raise ReportxError(
-                f"{name}: the adapter maps {a.shape[1]} -> {b.shape[0]} features (rank {a.shape[0]}/{b.shape[1]}) but the "
-                f"base tensor has shape {list(info.shape)} (is this adapter for another base model?)"
-            )
+    _check_fits(lora, base, base_path)
 
     if quant == "q4_k_m":
         from reportx.export.quantize import quantize_gguf
@@ -252,7 +242,9 @@ def merge_lora_gguf(
             merged={n: gguf.GGMLQuantizationType(written.tensors[n].ggml_type).name for n in f16.merged},
             copied=f16.copied, fallbacks={n: why for n, why in quantized.fallbacks.items() if n in f16.merged},
             file_type=quantized.file_type, seconds=round(time.perf_counter() - started, 2),
-            delta_kept={n: delta_kept(_tensor_f32(written, n), _tensor_f32(base, n), lora.delta(n)) for n in f16.merged},
+            delta_kept={
+                n: delta_kept(_tensor_f32(written, n), _tensor_f32(base, n), lora.delta(n)) for n in f16.merged
+            },
         )
 
     target = gguf.GGMLQuantizationType.F16 if quant == "f16" else gguf.GGMLQuantizationType.Q8_0
@@ -275,13 +267,34 @@ def merge_lora_gguf(
             kind = target
             if info.shape[0] % block:
                 kind = gguf.GGMLQuantizationType.F16
-                result.fallbacks[name] = f"rows of {info.shape[0]} values do not split into {target.name} blocks of {block}: written F16"
+                result.fallbacks[name] = (
+                    f"rows of {info.shape[0]} values do not split into {target.name} blocks of {block}: written F16"
+                )
             data = gguf.quants.quantize(weight + delta, kind)
             writer.add_tensor(name, data, raw_dtype=kind if kind != gguf.GGMLQuantizationType.F16 else None)
             result.merged[name] = kind.name
             result.delta_kept[name] = delta_kept(gguf.quants.dequantize(data, kind), weight, delta)
     result.seconds = round(time.perf_counter() - started, 2)
     return result
+
+
+def _check_fits(lora: _Lora, base: GGUFHeader, base_path: Path) -> None:
+    """``ReportxError`` unless ``base`` (read from ``base_path``) is a model GGUF of the adapter's architecture with
+    every tensor the adapter modifies, in the shape the adapter maps."""
+    if base.get("general.type", "model") != "model":
+        raise ReportxError(f"{base_path} is not a model GGUF (general.type {base.get('general.type')!r})")
+    if lora.architecture and base.architecture != lora.architecture:
+        raise ReportxError(f"the adapter is for {lora.architecture}, the base {base_path} is {base.architecture}")
+    for name, (a, b) in lora.pairs.items():
+        info = base.tensors.get(name)
+        if info is None:
+            raise ReportxError(f"the base {base_path} has no tensor {name} for the adapter to modify")
+        maps = (a.shape[1], b.shape[0])
+        if len(info.shape) != 2 or maps != (info.shape[0], info.shape[1]) or a.shape[0] != b.shape[1]:
+            raise ReportxError(
+                f"{name}: the adapter maps {a.shape[1]} -> {b.shape[0]} features (rank {a.shape[0]}/{b.shape[1]}) but "
+                f"the base tensor has shape {list(info.shape)} (is this adapter for another base model?)"
+            )
 
 
 def _parent(path: Path) -> Path:
@@ -319,32 +332,30 @@ def merge_run(
     the run has its PEFT adapter. The details go to ``<out stem>.check.json`` beside the GGUF.
     """
     started = time.perf_counter()
-    if quant not in QUANTS:
-        raise ReportxError(f"--quant must be one of {', '.join(QUANTS)}, got {quant!r}")
-    if check < 0:
-        raise ReportxError(f"--check must be a number of reports (0 for none), got {check}")
-    if check_against not in CHECK_AGAINST:
-        raise ReportxError(f"--check-against must be one of {', '.join(CHECK_AGAINST)}, got {check_against!r}")
+    _check_options(quant, check, check_against)
     run_path = Path(run_dir)
-    if not (run_path / "run_card.json").is_file():
+    if not is_run_dir(run_path):
         raise ReportxError(f"{run_dir} is not a training run directory (no run_card.json)")
-    card = _read_card(run_path)
-    peft_dir = run_path / str(card.get("adapter_dir") or "adapter")
+    card = load_run_card(run_path)
+    peft_dir = card.adapter_path(run_path)
     has_peft = (peft_dir / ADAPTER_CONFIG).is_file()
     if not has_peft and not (run_path / "adapter.gguf").is_file():
-        raise ReportxError(f"{run_dir} has neither a PEFT adapter ({peft_dir / ADAPTER_CONFIG}) nor an adapter.gguf to merge")
+        raise ReportxError(
+            f"{run_dir} has neither a PEFT adapter ({peft_dir / ADAPTER_CONFIG}) nor an adapter.gguf to merge"
+        )
     against = ("pytorch" if has_peft else "adapter") if check_against == "auto" else check_against
     if check and against == "pytorch" and not has_peft:
-        raise ReportxError(f"{run_dir} has no PEFT adapter to load the trained PyTorch model from; check against the adapter instead")
+        raise ReportxError(
+            f"{run_dir} has no PEFT adapter to load the trained PyTorch model from; check against the adapter instead"
+        )
     out_path = Path(out) if out is not None else run_path / f"merged-{quant}.gguf"
     if out_path.is_dir():
         out_path = out_path / f"merged-{quant}.gguf"
 
-    base_kind = (card.get("base_model") or {}).get("kind")
-    if base_gguf is None and base_kind != "gguf":
+    if base_gguf is None and card.base_model.kind != "gguf":
         result = _merge_hf_base(run_path, out_path, quant, has_peft)
     else:
-        base_path = _base_gguf_from_card(card, base_gguf)
+        base_path = card.base_gguf(base_gguf)
         with tempfile.TemporaryDirectory(prefix=".merge-", dir=_parent(out_path)) as tmp:
             if has_peft:
                 # float32: the merge adds the exact delta; rounding A and B to f16 first would only lose precision
@@ -360,14 +371,26 @@ def merge_run(
                     n_threads=n_threads,
                 )
     if ollama:
-        result.modelfile = write_modelfile(result.path, schema=card.get("schema"))
+        result.modelfile = write_modelfile(result.path, schema=card.schema_spec)
     if check and against == "pytorch":
-        result.check = check_gguf(run_path, result.path, check, max_tokens=max_tokens, torch_model=torch_model, n_threads=n_threads)
+        result.check = check_gguf(
+            run_path, result.path, check, max_tokens=max_tokens, torch_model=torch_model, n_threads=n_threads
+        )
     if result.check is not None:
         result.check_file = result.path.with_name(result.path.stem + ".check.json")
-        result.check_file.write_text(json.dumps(result.check.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        details = json.dumps(result.check.to_dict(), indent=2, ensure_ascii=False)
+        result.check_file.write_text(details + "\n", encoding="utf-8")
     result.seconds = round(time.perf_counter() - started, 2)
     return result
+
+
+def _check_options(quant: str, check: int, check_against: str) -> None:
+    if quant not in QUANTS:
+        raise ReportxError(f"--quant must be one of {', '.join(QUANTS)}, got {quant!r}")
+    if check < 0:
+        raise ReportxError(f"--check must be a number of reports (0 for none), got {check}")
+    if check_against not in CHECK_AGAINST:
+        raise ReportxError(f"--check-against must be one of {', '.join(CHECK_AGAINST)}, got {check_against!r}")
 
 
 def _merge_hf_base(run_path: Path, out_path: Path, quant: str, has_peft: bool) -> MergeResult:
@@ -395,28 +418,22 @@ def _merge_hf_base(run_path: Path, out_path: Path, quant: str, has_peft: bool) -
 
 def eog_tokens(model_gguf: str | Path) -> dict[int, str]:
     """The end-of-generation tokens llama.cpp finds in a model's vocabulary (EOS, EOT, and tokens such as
-    ``<end_of_turn>`` that it recognises by their text), id -> text. Loads the vocabulary only."""
-    from llama_cpp import llama_cpp as C
+    ``<end_of_turn>`` that it recognises by their text, see :meth:`reportx.llamacpp.LlamaModel.is_end`), id -> text.
+    Loads the vocabulary only."""
+    from reportx.llamacpp import LlamaModel, LoadError
 
-    from reportx.export.check import _captured_stderr
-    from reportx.llamacpp import load_llama
-
-    with _captured_stderr() as log_tail:
-        try:
-            llm = load_llama(str(model_gguf), vocab_only=True, verbose=False)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ReportxError(f"llama.cpp cannot read the vocabulary of {model_gguf}: {exc} ({log_tail()})") from None
     try:
-        vocab = C.llama_model_get_vocab(llm._model.model)
-        found: dict[int, str] = {}
-        for token in range(llm.n_vocab()):
-            if C.llama_vocab_is_eog(vocab, token):
-                buf = ctypes.create_string_buffer(256)
-                n = C.llama_token_to_piece(vocab, token, buf, len(buf), 0, True)  # special=True: "<eos>", not ""
-                found[token] = buf.raw[: max(n, 0)].decode("utf-8", errors="replace")
-        return found
+        model = LlamaModel.load(model_gguf, vocab_only=True, verbose=False)
+    except LoadError as exc:
+        raise ReportxError(f"llama.cpp cannot read the vocabulary of {model_gguf}: {exc} ({exc.log})") from None
+    try:
+        # special=True: a control token's text ("<eos>"), not the b"" it writes in an answer
+        return {
+            token: model.piece(token, special=True).decode("utf-8", errors="replace")
+            for token in sorted(model.end_of_generation())
+        }
     finally:
-        llm.close()
+        model.close()
 
 
 def _extract_default(name: str) -> Any:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from reportx.errors import ReportxError
 from reportx.export.gguf_io import read_gguf_header
+from reportx.llamacpp import captured_stderr, quantize_model
 
 #: reportx's quantisation names -> llama.cpp file types (``enum llama_ftype``)
 FILE_TYPES: dict[str, int] = {"f16": 1, "q8_0": 7, "q4_k_m": 15}
@@ -52,21 +53,11 @@ def quantize_gguf(src: str | Path, dst: str | Path, quant: str, *, n_threads: in
         raise ReportxError(f"quantisation must be one of {', '.join(FILE_TYPES)}, got {quant!r}")
     src, dst = Path(src), Path(dst)
     before = read_gguf_header(src, keep=lambda key: False)
-    try:
-        from llama_cpp import llama_cpp as C
-    except ImportError as exc:  # pragma: no cover - a dependency of the base install
-        raise ReportxError(f"quantising needs llama-cpp-python: {exc}") from None
-    from reportx.export.check import _captured_stderr
-
-    params = C.llama_model_quantize_default_params()
-    params.ftype = FILE_TYPES[quant]
-    params.nthread = n_threads or 0  # 0: every core
-    params.allow_requantize = True
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     try:
-        with _captured_stderr() as log_tail:  # llama.cpp logs a line per tensor
-            status = C.llama_model_quantize(str(src).encode(), str(tmp).encode(), params)
+        with captured_stderr() as log_tail:  # llama.cpp logs a line per tensor
+            status = quantize_model(src, tmp, FILE_TYPES[quant], n_threads=n_threads)
             if status != 0 or not tmp.is_file():
                 detail = log_tail()
                 raise ReportxError(f"llama.cpp could not quantise {src} to {quant}" + (f": {detail}" if detail else ""))

@@ -18,7 +18,6 @@ bases and the window.
 from __future__ import annotations
 
 import contextlib
-
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +51,7 @@ def tiny_gemma3(seed: int = 0, *, embed_std: float = 0.1, **overrides: Any):
     config = Gemma3TextConfig(**{**TINY_GEMMA3, **overrides})
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = Gemma3ForCausalLM(config).to(torch.float32).eval()
+    model = Gemma3ForCausalLM(config).float().eval()
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.endswith("norm.weight"):
@@ -80,7 +79,12 @@ def add_random_lora(
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(
-        r=r, lora_alpha=lora_alpha, use_rslora=use_rslora, target_modules=list(target_modules), lora_dropout=0.0, **lora_kwargs
+        r=r,
+        lora_alpha=lora_alpha,  # type: ignore[arg-type]  # PEFT annotates int but scales by alpha / r in floats
+        use_rslora=use_rslora,
+        target_modules=list(target_modules),
+        lora_dropout=0.0,
+        **lora_kwargs,
     )
     peft_model = get_peft_model(model, config)
     generator = torch.Generator().manual_seed(seed)
@@ -169,6 +173,7 @@ def build_tiny_run(
     transformers parses the 262k-token vocabulary). ``lora`` goes to :func:`add_random_lora`.
     """
     from reportx.models import sha256_file
+    from reportx.train.runcard import ADAPTER_DIR, RUN_CARD_VERSION, CardBase, CardData, RunCard
 
     if base_kind not in ("gguf", "hf"):
         raise ValueError(f"base_kind must be 'gguf' or 'hf', not {base_kind!r}")
@@ -185,21 +190,21 @@ def build_tiny_run(
     if val_reports:
         val_file = root / "val.jsonl"
         val_file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in val_reports), encoding="utf-8")
-    card = {
-        "reportx_run": 1,
-        "base_model": {
-            "source": str(base_path),
-            "kind": base_kind,
-            "path": str(base_path.resolve()),
-            "sha256": sha256_file(base_gguf) if base_kind == "gguf" else None,
-            "architecture": "gemma3",
-        },
-        "schema": schema,
-        "prompt": "reportx.prompts.finetuned_prompt",
-        "data": {"train_file": None, "val_file": str(val_file) if val_file else None},
-        "adapter_dir": "adapter",
-    }
-    (run_dir / "run_card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    card = RunCard(
+        reportx_run=RUN_CARD_VERSION,
+        base_model=CardBase(
+            source=str(base_path),
+            kind=base_kind,
+            path=str(base_path.resolve()),
+            sha256=sha256_file(base_gguf) if base_kind == "gguf" else None,
+            architecture="gemma3",
+        ),
+        schema=schema,
+        prompt="reportx.prompts.finetuned_prompt",
+        data=CardData(train_file=None, val_file=str(val_file) if val_file else None),
+        adapter_dir=ADAPTER_DIR,
+    )
+    card.write(run_dir)
     return TinyRun(root=root, base_gguf=base_gguf, run_dir=run_dir, adapter_dir=adapter_dir, model=peft_model, val_file=val_file)
 
 

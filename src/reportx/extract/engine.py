@@ -19,7 +19,6 @@ answer.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import time
 from dataclasses import dataclass, field
@@ -28,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from reportx.errors import ReportxError
-from reportx.llamacpp import load_llama
+from reportx.extract.jsonscan import CLOSERS, OPEN_BRACE, OPENERS, QUOTE, StringScanner
+from reportx.llamacpp import LlamaModel, LoadError
 
 
 @dataclass
@@ -66,7 +66,9 @@ def default_threads() -> int:
 
 
 class Engine:
-    """One loaded GGUF model (plus optional LoRA adapter) and its KV cache."""
+    """One loaded GGUF model (plus optional LoRA adapter) and its KV cache: extraction's decoding policy (prefix
+    cache, context limits, greedy JSON generation) over :class:`reportx.llamacpp.LlamaModel`, which does the
+    talking to llama.cpp."""
 
     def __init__(
         self,
@@ -79,10 +81,6 @@ class Engine:
         n_batch: int = 512,
         n_threads_batch: int | None = None,
     ) -> None:
-        try:
-            import llama_cpp  # noqa: F401
-        except ImportError as exc:  # pragma: no cover - a dependency of the base install
-            raise ReportxError(f"llama-cpp-python is not installed: {exc}") from None
         model_path = Path(model_path)
         if not model_path.is_file():
             raise ReportxError(f"model file not found: {model_path}")
@@ -91,36 +89,31 @@ class Engine:
         threads = n_threads or default_threads()
         threads_batch = n_threads_batch or threads
         try:
-            with _quiet_stderr():
-                self.llm = load_llama(
-                    str(model_path),
-                    n_ctx=n_ctx,
-                    n_batch=n_batch,
-                    n_ubatch=n_batch,
-                    n_threads=threads,
-                    n_threads_batch=threads_batch,
-                    seed=seed,
-                    lora_path=str(adapter_path) if adapter_path else None,
-                    logits_all=False,
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError, OSError) as exc:
+            self.model = LlamaModel.load(
+                model_path,
+                adapter_path,
+                n_ctx=n_ctx,
+                n_batch=n_batch,
+                n_ubatch=n_batch,
+                n_threads=threads,
+                n_threads_batch=threads_batch,
+                seed=seed,
+                logits_all=False,
+                verbose=False,
+            )
+        except LoadError as exc:
             what = f"model {model_path.name}" + (f" with adapter {Path(adapter_path).name}" if adapter_path else "")
             raise ReportxError(f"cannot load {what}: {exc}") from None
+        self.llm = self.model.llm  # the llama_cpp.Llama, for its public methods (reset, close, create_completion)
         self.threads = (threads, threads_batch)
         self.model_path = model_path
         self.adapter_path = Path(adapter_path) if adapter_path else None
-        self.n_ctx = self.llm.n_ctx()
-        self.n_vocab = self.llm.n_vocab()
-        self.eos = self.llm.token_eos()
-        self.bos = self.llm.token_bos()
-        self.add_bos = self.llm._model.add_bos_token()
-        self._piece_cache: dict[int, bytes] = {}
-        from llama_cpp import llama_cpp as C
-
-        self._vocab = C.llama_model_get_vocab(self.llm._model.model)
-        self._eog = {self.eos} | self._end_of_generation_tokens()
-        self.metadata = dict(self.llm.metadata)
+        self.n_ctx = self.model.n_ctx
+        self.n_vocab = self.model.n_vocab
+        self.eos = self.model.eos
+        self.bos = self.model.bos
+        self.add_bos = self.model.add_bos
+        self.metadata = self.model.metadata
         self.total_evaluated = 0  # prompt tokens evaluated over the engine's life (prefix-cache evidence)
 
     # Tokens -----------------------------------------------------------------------------------------------
@@ -131,52 +124,28 @@ class Engine:
         ``special`` parses control-token markup (a chat template's turns); report text is always tokenised
         with ``special=False`` so that a report cannot write a turn marker.
         """
-        toks = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
-        if bos and self.add_bos and self.bos is not None and self.bos >= 0:
-            toks = [self.bos, *toks]
-        return toks
+        return self.model.tokenize(text, bos=bos, special=special)
 
     def piece(self, token: int) -> bytes:
         """The bytes a token writes (b"" for control tokens); memoised."""
-        cached = self._piece_cache.get(token)
-        if cached is None:
-            from llama_cpp import llama_cpp as C
-
-            size = 64
-            while True:
-                buf = ctypes.create_string_buffer(size)
-                n = C.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
-                if n >= 0:
-                    cached = buf.raw[:n]
-                    break
-                size = -n + 1
-            self._piece_cache[token] = cached
-        return cached
+        return self.model.piece(token)
 
     def detokenize(self, tokens: list[int]) -> bytes:
-        return b"".join(self.piece(t) for t in tokens)
+        return self.model.detokenize(tokens)
 
-    def _end_of_generation_tokens(self) -> set[int]:
-        from llama_cpp import llama_cpp as C
-
-        vocab = C.llama_model_get_vocab(self.llm._model.model)
-        out = set()
-        for name in ("llama_vocab_eos", "llama_vocab_eot"):
-            fn = getattr(C, name, None)
-            if fn is not None:
-                tok = fn(vocab)
-                if tok is not None and tok >= 0:
-                    out.add(int(tok))
-        return out
+    def token_text(self, token: int) -> str:
+        """A token's text in the vocabulary (``<bos>``, ``<eos>``), for a chat template."""
+        return self.model.token_text(token)
 
     def is_end(self, token: int) -> bool:
-        return token in self._eog
+        """Whether ``token`` ends generation (llama.cpp's end-of-generation set, see :meth:`LlamaModel.is_end`)."""
+        return self.model.is_end(token)
 
     # KV cache ---------------------------------------------------------------------------------------------
 
     @property
     def cached_tokens(self) -> list[int]:
-        return self.llm._input_ids.tolist()
+        return self.model.input_ids.tolist()
 
     def prime(self, tokens: list[int]) -> int:
         """Make the KV cache hold exactly ``tokens``, with the logits of the last one ready.
@@ -188,8 +157,8 @@ class Engine:
             raise ValueError("empty prompt")
         if len(tokens) >= self.n_ctx:
             raise ValueError(f"prompt of {len(tokens)} tokens does not fit the context of {self.n_ctx}")
-        llm = self.llm
-        cached = llm._input_ids
+        model = self.model
+        cached = model.input_ids
         n = min(len(cached), len(tokens) - 1)
         common = 0
         if n > 0:
@@ -197,35 +166,31 @@ class Engine:
             b = np.asarray(tokens[:n], dtype=a.dtype)
             diff = np.nonzero(a != b)[0]
             common = int(diff[0]) if diff.size else n
-        if common > 0 and llm._ctx.kv_cache_seq_rm(-1, common, -1):
-            llm.n_tokens = common
-        else:
-            llm.reset()
-            llm._ctx.kv_cache_clear()
+        if not (common > 0 and model.keep(common)):
+            model.reset()
             common = 0
         rest = tokens[common:]
-        llm.eval(rest)
+        model.decode(rest)
         self.total_evaluated += len(rest)
         return len(rest)
 
     def feed(self, tokens: list[int]) -> None:
         """Append tokens to the sequence (one batch) and compute the logits after the last."""
-        if self.llm.n_tokens + len(tokens) >= self.n_ctx:
+        if self.model.n_tokens + len(tokens) >= self.n_ctx:
             raise ContextFull()
-        self.llm.eval(tokens)
+        self.model.decode(tokens)
 
     def logits(self) -> np.ndarray:
         """The logits after the last evaluated token (a view valid until the next eval)."""
-        ptr = self.llm._ctx.get_logits_ith(-1)
-        return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
+        return self.model.logits()
 
     @property
     def n_past(self) -> int:
-        return self.llm.n_tokens
+        return self.model.n_tokens
 
     def room(self) -> int:
         """Tokens that still fit in the context."""
-        return self.n_ctx - self.llm.n_tokens - 1
+        return self.n_ctx - self.model.n_tokens - 1
 
     # Free generation ----------------------------------------------------------------------------------------
 
@@ -282,56 +247,30 @@ class JsonBalance:
     def __init__(self) -> None:
         self.depth = 0
         self.started = False
-        self.in_string = False
-        self.escape = False
+        self.strings = StringScanner()  # the JSON string scan the constrainer and the parser share
         self.pos = 0
         self.end: int | None = None
 
     def push(self, data: bytes) -> bool:
         """Feed bytes; True once the object has closed (``self.end`` is then its end offset in the stream)."""
-        for i, b in enumerate(data):
-            if self.end is not None:
-                break
+        i, n = 0, len(data)
+        while i < n and self.end is None:
+            if self.strings.inside:
+                i = self.strings.skip(data, i)
+                continue
+            b = data[i]
             if not self.started:
-                if b == 0x7B:  # {
-                    self.started = True
-                    self.depth = 1
-                continue
-            if self.in_string:
-                if self.escape:
-                    self.escape = False
-                elif b == 0x5C:  # backslash
-                    self.escape = True
-                elif b == 0x22:
-                    self.in_string = False
-                continue
-            if b == 0x22:
-                self.in_string = True
-            elif b in (0x7B, 0x5B):
+                if b == OPEN_BRACE:
+                    self.started, self.depth = True, 1
+            elif b == QUOTE:
+                self.strings.inside = True
+            elif b in OPENERS:
                 self.depth += 1
-            elif b in (0x7D, 0x5D):
+            elif b in CLOSERS:
                 self.depth -= 1
                 if self.depth == 0:
                     self.end = self.pos + i + 1
+            i += 1
         self.pos += len(data)
         return self.end is not None
 
-
-class _quiet_stderr:
-    """Silence llama.cpp's C-level logging on fd 2 while a model loads (it ignores verbose=False for some lines)."""
-
-    def __enter__(self):
-        try:
-            self._saved = os.dup(2)
-            self._null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(self._null, 2)
-        except OSError:  # pragma: no cover
-            self._saved = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._saved is not None:
-            os.dup2(self._saved, 2)
-            os.close(self._saved)
-            os.close(self._null)
-        return False

@@ -286,8 +286,8 @@ class Extractor:
             return body + "<start_of_turn>model\n"
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        bos = self.engine.llm._model.token_get_text(self.engine.bos) if self.engine.bos >= 0 else ""
-        eos = self.engine.llm._model.token_get_text(self.engine.eos) if self.engine.eos >= 0 else ""
+        bos = self.engine.token_text(self.engine.bos) if self.engine.bos >= 0 else ""
+        eos = self.engine.token_text(self.engine.eos) if self.engine.eos >= 0 else ""
         formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
         # llama-cpp-python types messages as its own TypedDicts; plain role/content dicts are what they hold.
         rendered = formatter(messages=cast(Any, messages)).prompt

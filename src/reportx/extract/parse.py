@@ -13,11 +13,13 @@ import json
 import re
 from typing import Any
 
+from reportx.extract.jsonscan import DIGITS, MINUS, QUOTE, string_end
 from reportx.schema.conventions import parse_number
 
 # A run of digits with "," or "." separators each followed by digits, not inside a string.
 _NUMBER_RUN = re.compile(rb"-?\d+(?:[.,]\d+)+")
 _THOUSANDS_ONLY = re.compile(rb"-?\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*")
+_NUMBER_START = DIGITS | {MINUS}
 
 
 def repair_numbers(text: str) -> str:
@@ -29,29 +31,17 @@ def repair_numbers(text: str) -> str:
     out = bytearray()
     i = 0
     n = len(data)
-    in_string = escape = False
     while i < n:
         b = data[i]
-        if in_string:
-            out.append(b)
-            if escape:
-                escape = False
-            elif b == 0x5C:
-                escape = True
-            elif b == 0x22:
-                in_string = False
-            i += 1
+        if b == QUOTE:  # a string is copied as it is, digits and all
+            end = string_end(data, i)
+            out += data[i:end]
+            i = end
             continue
-        if b == 0x22:
-            in_string = True
-            out.append(b)
-            i += 1
-            continue
-        if 0x30 <= b <= 0x39 or b == 0x2D:
+        if b in _NUMBER_START:
             m = _NUMBER_RUN.match(data, i)
-            if m and (i == 0 or not (0x30 <= data[i - 1] <= 0x39)):
-                run = m.group(0)
-                replacement = _canonical(run)
+            if m and (i == 0 or data[i - 1] not in DIGITS):
+                replacement = _canonical(m.group(0))
                 if replacement is not None:
                     out += replacement
                     i = m.end()

@@ -2,6 +2,16 @@
 
 from reportx.train.backend import BackendChoice, select_backend
 from reportx.train.config import TrainConfig, load_config
-from reportx.train.recipe import TrainResult, load_run_card, train
+from reportx.train.recipe import TrainResult, train
+from reportx.train.runcard import RunCard, load_run_card
 
-__all__ = ["BackendChoice", "TrainConfig", "TrainResult", "load_config", "load_run_card", "select_backend", "train"]
+__all__ = [
+    "BackendChoice",
+    "RunCard",
+    "TrainConfig",
+    "TrainResult",
+    "load_config",
+    "load_run_card",
+    "select_backend",
+    "train",
+]

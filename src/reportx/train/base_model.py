@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reportx.errors import ReportxError
-
-#: transformers ``model_type`` -> llama.cpp architecture name
-GGUF_ARCHITECTURE = {"gemma3_text": "gemma3", "gemma3": "gemma3", "llama": "llama", "qwen2": "qwen2"}
+from reportx.models import sha256_file
 
 
 @dataclass(frozen=True)
@@ -27,14 +25,6 @@ class BaseModelInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sha256_dir(path: Path) -> str:
@@ -56,6 +46,15 @@ def gguf_architecture(path: Path) -> str:
     return str(field.contents())
 
 
+def _hf_architecture(config_file: Path) -> str | None:
+    """llama.cpp's architecture name for an HF model's config.json (the export registry's, so that export finds
+    the same architecture the run card records), else the config's own model_type."""
+    from reportx.export.archs import arch_of_config
+
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    return arch_of_config(config) or config.get("model_type")
+
+
 def resolve_base(spec: str) -> BaseModelInfo:
     """Turn a config's ``base_model`` into a ``BaseModelInfo`` without loading weights."""
     if spec in ("default", "", None):
@@ -72,8 +71,7 @@ def resolve_base(spec: str) -> BaseModelInfo:
         config = path / "config.json"
         if not config.is_file():
             raise ReportxError(f"{path} is not a Hugging Face model directory (no config.json)")
-        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-        return BaseModelInfo(spec, "hf", str(path.resolve()), _sha256_dir(path), GGUF_ARCHITECTURE.get(model_type, model_type))
+        return BaseModelInfo(spec, "hf", str(path.resolve()), _sha256_dir(path), _hf_architecture(config))
     if path.exists() or spec.startswith((".", "/", "~")):
         raise ReportxError(f"base model {spec!r}: expected a .gguf file, a model directory or a hub id")
     return BaseModelInfo(spec, "hub", spec, None, None)

@@ -73,13 +73,13 @@ class TrainConfig(BaseModel):
     threads: int | None = Field(None, gt=0, description="CPU threads (default: all cores).")
 
     @model_validator(mode="after")
-    def _check(self) -> "TrainConfig":
+    def _check(self) -> TrainConfig:
         if not self.target_modules:
             raise ValueError("target_modules must name at least one module")
         return self
 
     @property
-    def schema(self) -> str | None:  # the field is named schema_spec only to avoid BaseModel.schema
+    def schema(self) -> str | None:  # type: ignore[override]  # the field is named schema_spec only to avoid BaseModel.schema
         return self.schema_spec
 
     def to_dict(self) -> dict[str, Any]:

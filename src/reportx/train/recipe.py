@@ -10,7 +10,6 @@ default model's compute.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -29,7 +28,19 @@ from reportx.schema import ReportSchema, load_schema
 from reportx.train.backend import BackendChoice, select_backend
 from reportx.train.base_model import BaseModelInfo, load_hf_model, resolve_base
 from reportx.train.config import TrainConfig
-from reportx.train.runcard import write_run_card
+from reportx.train.runcard import (
+    ADAPTER_DIR,
+    RUN_CARD_MARKDOWN,
+    RUN_CARD_VERSION,
+    CardBackend,
+    CardBase,
+    CardData,
+    CardEnvironment,
+    CardResult,
+    LossPoint,
+    RunCard,
+    is_run_dir,
+)
 
 log = logging.getLogger("reportx.train")
 
@@ -40,7 +51,7 @@ class TrainResult:
 
     output_dir: Path
     adapter_dir: Path
-    run_card: dict[str, Any]
+    run_card: RunCard
 
 
 def _say(message: str) -> None:
@@ -109,7 +120,7 @@ def _load_for_backend(base: BaseModelInfo, choice: BackendChoice, config: TrainC
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
     lora = LoraConfig(
         r=config.lora_r,
-        lora_alpha=config.lora_alpha,
+        lora_alpha=config.lora_alpha,  # type: ignore[arg-type]  # PEFT annotates int but scales by alpha / r in floats
         lora_dropout=config.lora_dropout,
         target_modules=config.target_modules,
         layers_to_transform=_adapted_layers(model, config.lora_layers),
@@ -129,115 +140,30 @@ def _adapted_layers(model: Any, last_n: int | None) -> list[int] | None:
     return list(range(n_layers - last_n, n_layers))
 
 
-def _answer_only_trainer_class(sft_trainer: type) -> type:
-    """SFTTrainer whose loss projects only the answer positions onto the vocabulary.
-
-    The loss is TRL's completion-only loss (mean cross-entropy over answer tokens), computed through
-    ``logits_to_keep`` so that the model's own head (soft-capping included) runs on the answer positions alone.
-    Measured on the default model, one 250-token example on one CPU thread: 2.5 s a step this way, 6.5 s with
-    TRL 1.16's tiled fused head, which on a CPU spends most of its time on per-tile entropy and recomputation.
-
-    ``logits_to_keep`` keeps the same positions in every row, so with a batch of several examples it keeps the union
-    of their answer positions; the output projection's forward is wrapped for the call so that it projects each
-    row's own answer positions only. Without it the head (262k x 640 on the default model, a third of a step) ran on up to twice the tokens.
-
-    On a CPU with AMX the head's backward pass (the gradient reaching the hidden states through the frozen
-    embedding matrix) runs in bfloat16: 43 ms instead of 136 ms for 100 answer tokens on the default model. The
-    forward pass stays float32, since the loss of a well-learnt token depends on exact logits.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    class FrozenHeadProjection(torch.autograd.Function):
-        """``hidden @ weight.T`` for a frozen float32 weight, whose backward multiplies in bfloat16."""
-
-        @staticmethod
-        def forward(ctx, hidden, weight, weight_bf16):
-            ctx.save_for_backward(weight_bf16)
-            return hidden @ weight.T
-
-        @staticmethod
-        def backward(ctx, grad):
-            (weight_bf16,) = ctx.saved_tensors
-            return (grad.to(torch.bfloat16) @ weight_bf16).to(grad.dtype), None, None
-
-    class AnswerOnlySFTTrainer(sft_trainer):
-        loss_is_scaled_for_ga = True  # compute_loss divides by the answer tokens of the whole accumulated batch
-
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            labels = inputs["labels"]
-            targets = labels[:, 1:]
-            answer = targets != -100
-            # positions whose next token is part of an answer, in any row of the batch
-            keep = answer.any(dim=0).nonzero().squeeze(-1)
-            answer_in_kept = answer[:, keep]  # [rows, kept positions]: which kept positions are this row's answer
-
-            head = model.get_output_embeddings()
-            if head is not None:
-                own_forward, weight_bf16 = head.forward, self._bf16_head_weight(head)
-
-                def answers_only(hidden):
-                    rows = hidden[answer_in_kept].unsqueeze(0)
-                    if weight_bf16 is None:
-                        return own_forward(rows)
-                    return FrozenHeadProjection.apply(rows, head.weight, weight_bf16)
-
-                head.forward = answers_only
-            try:
-                outputs = model(
-                    input_ids=inputs["input_ids"],
-                    attention_mask=inputs.get("attention_mask"),
-                    logits_to_keep=keep,
-                    use_cache=False,
-                )
-            finally:
-                if head is not None:
-                    del head.forward  # back to the module's own forward
-            logits = outputs.logits.float()
-            # [1, answer tokens, vocab] through the wrapper; [rows, kept, vocab] where a backend bypasses the module
-            logits = logits[0] if logits.shape[:2] != answer_in_kept.shape else logits[answer_in_kept]
-            kept_targets = targets[:, keep][answer_in_kept]
-            loss = F.cross_entropy(logits, kept_targets, reduction="sum")
-            if num_items_in_batch is not None:
-                count = num_items_in_batch
-            else:  # eval, or a trainer that does not count: this batch's tokens, times the accumulation steps
-                steps = self.current_gradient_accumulation_steps if self.model.training else 1
-                count = kept_targets.numel() * steps
-            loss = loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
-            return (loss, outputs) if return_outputs else loss
-
-        bf16_head_backward: bool | None = None  # None: on where the CPU has AMX (decided on first use)
-        _head_bf16 = None
-
-        def _bf16_head_weight(self, head):
-            """The head's weight in bfloat16 for the backward pass, or None where that does not pay off."""
-            if self.bf16_head_backward is None:
-                amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-                self.bf16_head_backward = bool(amx)
-            usable = (
-                self.bf16_head_backward and isinstance(head, torch.nn.Linear) and head.bias is None
-                and not head.weight.requires_grad and head.weight.dtype == torch.float32 and head.weight.device.type == "cpu"
-            )
-            if not usable:
-                return None
-            if self._head_bf16 is None or self._head_bf16.shape != head.weight.shape:
-                self._head_bf16 = head.weight.detach().to(torch.bfloat16)
-            return self._head_bf16
-
-    return AnswerOnlySFTTrainer
-
-
 def _has_argument(args_class: type, name: str) -> bool:
     import dataclasses
 
     return any(field.name == name for field in dataclasses.fields(args_class))
 
 
-def _checkpointing_arg(args_class: type, enabled: bool) -> dict[str, bool]:
+def _checkpointing_arg(args_class: type, enabled: bool) -> dict[str, Any]:
     """Activation checkpointing on or off, under the name this transformers version reads: 5.x renamed
     ``gradient_checkpointing`` to ``activation_checkpointing`` and warns on the old name."""
     name = "activation_checkpointing" if _has_argument(args_class, "activation_checkpointing") else "gradient_checkpointing"
     return {name: enabled}
+
+
+def _warmup_arg(args_class: type, ratio: float) -> dict[str, Any]:
+    """A linear warmup over ``ratio`` of the optimizer steps (rounded up), under the argument this transformers
+    version reads as a ratio. transformers 5 has a float ``warmup_steps`` that reads a value below 1 as a ratio of
+    the total steps (its ``warmup_ratio`` was deprecated in 5.0, then removed); before 5 ``warmup_steps`` is an
+    integer step count and the ratio is ``warmup_ratio``."""
+    import dataclasses
+
+    steps = next((f for f in dataclasses.fields(args_class) if f.name == "warmup_steps"), None)
+    if steps is not None and "float" in str(getattr(steps.type, "__name__", steps.type)):
+        return {"warmup_steps": ratio}
+    return {"warmup_ratio": ratio}
 
 
 def _sampling_arg(args_class: type, group_by_length: bool) -> dict[str, Any]:
@@ -305,8 +231,43 @@ def start_from_adapter(model: Any, path: Path, config: TrainConfig) -> int:
     return len(weights.pairs)
 
 
-def _existing_checkpoints(output_dir: Path) -> list[Path]:
-    return sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+def _existing_checkpoints(output_dir: Path, resume: bool) -> list[Path]:
+    """The run's checkpoints, oldest first; refuses to resume without one, or to start over an existing run."""
+    checkpoints = []
+    if output_dir.is_dir():
+        checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    if resume and not checkpoints:
+        raise ReportxError(f"--resume: no checkpoint in {output_dir}")
+    if not resume and (checkpoints or is_run_dir(output_dir)):
+        raise ReportxError(f"{output_dir} already holds a run: pass --resume, or choose another output_dir")
+    return checkpoints
+
+
+def _set_up_torch(config: TrainConfig, choice: BackendChoice) -> None:
+    """Threads, allocator and seed, before the model is loaded."""
+    import torch
+    from transformers import set_seed
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    if not choice.cuda:
+        _keep_freed_memory()
+    set_seed(config.seed)
+
+
+def _training_pairs(
+    train_reports: list[LabelledReport], val_reports: list[LabelledReport], schema: ReportSchema, tokenizer: Any,
+    max_length: int,
+) -> tuple[list[dict[str, str]], list[dict[str, str]], int]:
+    """Training and eval pairs that fit ``max_length``, and how many training examples were skipped."""
+    train_pairs, skipped = _fits([prompt_completion(r, schema) for r in train_reports], tokenizer, max_length)
+    val_pairs, _ = _fits([prompt_completion(r, schema) for r in val_reports], tokenizer, max_length)
+    if skipped:
+        _say(f"skipped {skipped} training examples longer than max_length={max_length}")
+    if not train_pairs:
+        raise ReportxError("no training example fits max_length")
+    _say(f"{len(train_pairs)} training pairs, {len(val_pairs)} eval pairs")
+    return train_pairs, val_pairs, skipped
 
 
 def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | None = None) -> TrainResult:
@@ -315,11 +276,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
     # Nothing leaves the machine: no usage telemetry from the hub client (a hub id still loads when online).
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     output_dir = Path(config.output_dir)
-    checkpoints = _existing_checkpoints(output_dir) if output_dir.is_dir() else []
-    if resume and not checkpoints:
-        raise ReportxError(f"--resume: no checkpoint in {output_dir}")
-    if not resume and (checkpoints or (output_dir / "run_card.json").exists()):
-        raise ReportxError(f"{output_dir} already holds a run: pass --resume, or choose another output_dir")
+    checkpoints = _existing_checkpoints(output_dir, resume)
 
     # 1. data
     schema = load_schema(config.schema)
@@ -332,15 +289,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
     base = resolve_base(config.base_model)
     _say(f"base model {base.source} ({base.kind}, {base.architecture}, sha256 {str(base.sha256)[:12]})")
 
-    import torch
-
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    if not choice.cuda:
-        _keep_freed_memory()
-    from transformers import set_seed
-
-    set_seed(config.seed)
+    _set_up_torch(config, choice)
     model, tokenizer, lora_config = _load_for_backend(base, choice, config)
 
     # 3. prompt/completion pairs, in the one prompt format extract uses
@@ -348,57 +297,17 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
     from datasets import Dataset
 
     datasets.disable_progress_bars()  # our own progress bar is the one to watch
+    train_pairs, val_pairs, skipped = _training_pairs(train_reports, val_reports, schema, tokenizer, config.max_length)
 
-    train_pairs, skipped = _fits([prompt_completion(r, schema) for r in train_reports], tokenizer, config.max_length)
-    val_pairs, _ = _fits([prompt_completion(r, schema) for r in val_reports], tokenizer, config.max_length)
-    if skipped:
-        _say(f"skipped {skipped} training examples longer than max_length={config.max_length}")
-    if not train_pairs:
-        raise ReportxError("no training example fits max_length")
-    _say(f"{len(train_pairs)} training pairs, {len(val_pairs)} eval pairs")
-
-    # 4. SFT with loss on the completion only
-    from trl import SFTConfig, SFTTrainer
-
+    # 4. SFT with loss on the completion only (the trainer module imports TRL: only now that a run starts)
     from reportx.train.progress import LossProgress
+    from reportx.train.trainer import AnswerOnlySFTTrainer
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    args = SFTConfig(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=1,
-        gradient_accumulation_steps=config.gradient_accumulation,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
-        weight_decay=config.weight_decay,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        logging_steps=config.logging_every,
-        eval_strategy="steps" if val_pairs else "no",
-        eval_steps=config.eval_every,
-        save_strategy="steps",
-        save_steps=config.save_every,
-        save_total_limit=2,
-        seed=config.seed,
-        data_seed=config.seed,
-        max_length=config.max_length,
-        completion_only_loss=True,
-        packing=False,
-        **_checkpointing_arg(SFTConfig, config.gradient_checkpointing and choice.name == "hf"),
-        **_sampling_arg(SFTConfig, config.group_by_length),
-        use_cpu=not choice.cuda,
-        bf16=choice.cuda and torch.cuda.is_bf16_supported(),
-        report_to=[],
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=choice.cuda,
-        dataset_num_proc=None,
-    )
     progress = LossProgress(enabled=sys.stderr.isatty() if show_progress is None else show_progress)
-    trainer = _answer_only_trainer_class(SFTTrainer)(
+    trainer = AnswerOnlySFTTrainer(
         model=model,
-        args=args,
+        args=_sft_config(config, choice, output_dir, evaluate=bool(val_pairs)),
         train_dataset=Dataset.from_list(train_pairs),
         eval_dataset=Dataset.from_list(val_pairs) if val_pairs else None,
         processing_class=tokenizer,
@@ -411,7 +320,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; LossProgress reports loss instead
-    adapter_dir = output_dir / "adapter"
+    adapter_dir = output_dir / ADAPTER_DIR
     with warnings.catch_warnings():
         # On every save PEFT looks for the base's config.json to check the vocabulary; a GGUF base has none, and
         # LoRA leaves the vocabulary alone.
@@ -419,62 +328,114 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
         trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume else None)
         # 5. adapter, final eval loss and run card
         trainer.model.save_pretrained(str(adapter_dir))
-    history = trainer.state.log_history
-    # The trainer evaluates at the last step by itself; evaluate again only when it did not.
-    evals = [h for h in history if "eval_loss" in h]
-    if evals and evals[-1]["step"] == trainer.state.global_step:
-        final_eval = evals[-1]
-    else:
-        final_eval = trainer.evaluate() if val_pairs else {}
-        history = trainer.state.log_history
-    card = {
-        "reportx_run": 1,
-        "base_model": base.to_dict(),
-        "schema": config.schema,
-        "prompt": "reportx.prompts.finetuned_prompt",
-        "data": {
-            "train_file": str(Path(config.train_file).resolve()),
-            "val_file": str(Path(config.val_file).resolve()) if config.val_file else None,
-            "train_examples": len(train_pairs),
-            "skipped_too_long": skipped,
-            "eval_examples": len(val_pairs),
-            "seed": config.seed,
-        },
-        "backend": {
-            "name": choice.name, "reason": choice.reason, "cuda": choice.cuda, "load_in_4bit": choice.load_in_4bit,
-            "bf16_head_backward": bool(trainer.bf16_head_backward),
-        },
-        "config": config.to_dict(),
-        "environment": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "cpu_count": os.cpu_count(),
-            "device": torch.cuda.get_device_name(0) if choice.cuda else platform.processor() or platform.machine(),
-        },
-        "result": {
-            "optimizer_steps": trainer.state.global_step,
-            "epochs": trainer.state.epoch,
-            "wall_seconds": round(time.time() - started, 1),
-            "train_loss": [
-                {"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h
-            ],
-            "eval_loss": [
-                {"step": h["step"], "loss": h["eval_loss"]} for h in history if "eval_loss" in h
-            ],
-            "final_eval_loss": final_eval.get("eval_loss"),
-            "resumed": resume,
-        },
-        "adapter_dir": "adapter",
-    }
-    write_run_card(output_dir, card)
-    _say(f"adapter in {adapter_dir}; run card in {output_dir / 'run_card.md'} ({card['result']['wall_seconds']} s)")
+    final_eval_loss = _final_eval_loss(trainer, evaluate=bool(val_pairs))
+    card = _run_card(
+        config, base, choice, trainer,
+        data=CardData(
+            train_file=str(Path(config.train_file).resolve()),
+            val_file=str(Path(config.val_file).resolve()) if config.val_file else None,
+            train_examples=len(train_pairs),
+            skipped_too_long=skipped,
+            eval_examples=len(val_pairs),
+            seed=config.seed,
+        ),
+        final_eval_loss=final_eval_loss,
+        wall_seconds=round(time.time() - started, 1),
+        resumed=resume,
+    )
+    card.write(output_dir)
+    _say(f"adapter in {adapter_dir}; run card in {output_dir / RUN_CARD_MARKDOWN} ({card.result.wall_seconds} s)")
     return TrainResult(output_dir=output_dir, adapter_dir=adapter_dir, run_card=card)
 
 
-def load_run_card(run_dir: Path) -> dict[str, Any]:
-    """The run card of a finished run."""
-    path = Path(run_dir) / "run_card.json"
-    if not path.is_file():
-        raise ReportxError(f"{run_dir} is not a finished reportx run (no run_card.json)")
-    return json.loads(path.read_text(encoding="utf-8"))
+def _sft_config(config: TrainConfig, choice: BackendChoice, output_dir: Path, *, evaluate: bool) -> Any:
+    """TRL's ``SFTConfig`` for the run: loss on the completion only, checkpoints, evaluation when there is val data."""
+    import torch
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=1,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        weight_decay=config.weight_decay,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        logging_steps=config.logging_every,
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=config.eval_every,
+        save_strategy="steps",
+        save_steps=config.save_every,
+        save_total_limit=2,
+        seed=config.seed,
+        data_seed=config.seed,
+        max_length=config.max_length,
+        completion_only_loss=True,
+        packing=False,
+        **_warmup_arg(SFTConfig, config.warmup_ratio),
+        **_checkpointing_arg(SFTConfig, config.gradient_checkpointing and choice.name == "hf"),
+        **_sampling_arg(SFTConfig, config.group_by_length),
+        use_cpu=not choice.cuda,
+        bf16=choice.cuda and torch.cuda.is_bf16_supported(),
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=choice.cuda,
+        dataset_num_proc=None,
+    )
+
+
+def _final_eval_loss(trainer: Any, *, evaluate: bool) -> float | None:
+    """The eval loss at the last step: the trainer evaluates there by itself; evaluate again only when it did not."""
+    evals = [h for h in trainer.state.log_history if "eval_loss" in h]
+    if evals and evals[-1]["step"] == trainer.state.global_step:
+        return evals[-1]["eval_loss"]
+    return trainer.evaluate().get("eval_loss") if evaluate else None
+
+
+def _run_card(
+    config: TrainConfig,
+    base: BaseModelInfo,
+    choice: BackendChoice,
+    trainer: Any,
+    *,
+    data: CardData,
+    final_eval_loss: float | None,
+    wall_seconds: float,
+    resumed: bool,
+) -> RunCard:
+    """The card of a finished run: what it used (base, data, backend, config, machine) and what it produced."""
+    import torch
+
+    history = trainer.state.log_history
+    return RunCard(
+        reportx_run=RUN_CARD_VERSION,
+        base_model=CardBase(**base.to_dict()),
+        schema=config.schema,
+        prompt="reportx.prompts.finetuned_prompt",
+        data=data,
+        backend=CardBackend(
+            name=choice.name, reason=choice.reason, cuda=choice.cuda, load_in_4bit=choice.load_in_4bit,
+            bf16_head_backward=bool(trainer.bf16_head_backward),
+        ),
+        config=config.to_dict(),
+        environment=CardEnvironment(
+            python=platform.python_version(),
+            torch=torch.__version__,
+            threads=torch.get_num_threads(),
+            cpu_count=os.cpu_count(),
+            device=torch.cuda.get_device_name(0) if choice.cuda else platform.processor() or platform.machine(),
+        ),
+        result=CardResult(
+            optimizer_steps=trainer.state.global_step,
+            epochs=trainer.state.epoch,
+            wall_seconds=wall_seconds,
+            train_loss=[LossPoint(step=h["step"], loss=h["loss"]) for h in history if "loss" in h],
+            eval_loss=[LossPoint(step=h["step"], loss=h["eval_loss"]) for h in history if "eval_loss" in h],
+            final_eval_loss=final_eval_loss,
+            resumed=resumed,
+        ),
+        adapter_dir=ADAPTER_DIR,
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from reportx.errors import ReportxError
 from reportx.export.convert.tokenizer import add_hf_tokenizer
 from reportx.export.convert.writers import OUTPUT_TYPES, config_and_state, write_model_gguf, writer_for
+from reportx.train.runcard import RunCard
 
 #: output types: those written here, and q4_k_m (written as f16, then quantised by llama.cpp)
 QUANTS = (*OUTPUT_TYPES, "q4_k_m")
@@ -97,9 +97,8 @@ def convert_hf_to_gguf(model_dir: str | Path, out: str | Path, quant: str = "f16
     )
 
 
-def _hf_base_of_run(card: dict[str, Any], run_dir: Path) -> Path:
-    info = card.get("base_model") or {}
-    kind, location = info.get("kind"), info.get("path") or info.get("source")
+def _hf_base_of_run(card: RunCard, run_dir: Path) -> Path:
+    kind, location = card.base_model.kind, card.base_model.path or card.base_model.source
     if kind not in ("hf", "hub") or not location:
         raise ReportxError(
             f"{run_dir}: the run's base is {kind or 'unknown'} ({location}), not a Hugging Face model; "

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reportx.errors import ReportxError
 
@@ -157,7 +158,8 @@ def vocabulary(data: dict[str, Any], vocab_size: int, kind: str) -> tuple[list[s
                 types.append(gguf.TokenType.NORMAL)
             tokens.append(text)
         if scores is not None:
-            scores.append(rank_score.get(text, floor) if types[-1] == gguf.TokenType.NORMAL else 0.0)
+            normal = text is not None and types[-1] == gguf.TokenType.NORMAL
+            scores.append(rank_score.get(text, floor) if normal and text is not None else 0.0)
     return tokens, types, scores
 
 

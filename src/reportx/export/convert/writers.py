@@ -1,17 +1,22 @@
 """One :class:`BaseWriter` per llama.cpp architecture: hyper-parameters, tensor names and weight layouts of a
 Hugging Face causal LM in GGUF, and the checks that its config is one llama.cpp computes the same way.
 
+Which HF model types each writer takes, the decoder linears' GGUF names and the q / k row permutation come from
+the one architecture registry, :mod:`reportx.export.archs` (shared with LoRA export); a writer adds what only a
+whole model has: hyper-parameters, norms, embeddings, biases, config checks.
+
 What llama.cpp (the one llama-cpp-python 0.3.36 bundles) assumes, per architecture:
 
-``llama`` (TinyLlama, Llama 2 style; HF ``LlamaForCausalLM``)
+``llama`` (TinyLlama, Llama 2 style; HF ``LlamaForCausalLM``, and ``MistralForCausalLM`` without a sliding window)
     rope in the interleaved ("normal") layout, so the q / k projection rows are permuted from HF's half-split
     layout (:func:`~reportx.export.archs.rope_permute_rows`, as llama.cpp's converter does); SiLU MLP; no biases;
-    ``rope.dimension_count`` = head size; an untied ``lm_head`` becomes ``output.weight``.
+    ``rope.dimension_count`` = head size; an untied ``lm_head`` becomes ``output.weight``; full attention only
+    (llama.cpp's llama graph has no sliding window, so a window shorter than the context is refused).
 ``qwen2`` (Qwen2.5; HF ``Qwen2ForCausalLM``)
     NEOX rope, which is HF's layout: no permutation; q / k / v projections carry biases
     (``blk.N.attn_q.bias`` ...); no sliding window (llama.cpp's qwen2 graph has none); Qwen2.5 0.5B ties
     ``lm_head`` to the embedding.
-``gemma3`` (HF ``Gemma3ForCausalLM``)
+``gemma3`` (HF ``Gemma3ForCausalLM``; a multimodal ``Gemma3ForConditionalGeneration`` checkpoint is refused)
     - every 6th layer (0-based 5, 11, ...) is global, the others use sliding-window attention of
       ``gemma3.attention.sliding_window`` tokens (HF ``layer_types`` must follow that pattern, a window must be set);
     - local layers use rope base ``rope.freq_base_swa`` (10000 when absent: llama.cpp's converter does not write
@@ -34,14 +39,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from reportx.errors import ReportxError
-from reportx.export.archs import STANDARD_LINEARS, rope_permute_rows
+from reportx.export.archs import ARCHITECTURES, MODEL_TYPE_TO_ARCH, ArchSpec
 from reportx.export.gguf_io import atomic_gguf_writer
 from reportx.export.safetensors_io import read_safetensors
 
@@ -61,12 +67,13 @@ def _plus_one(weight: np.ndarray, _config: dict[str, Any]) -> np.ndarray:
     return weight + np.float32(1.0)
 
 
-def _permute_q(weight: np.ndarray, config: dict[str, Any]) -> np.ndarray:
-    return rope_permute_rows(weight, int(config["num_attention_heads"]))
+def _gguf_rows(spec: ArchSpec, linear: str) -> Transform:
+    """The transform that puts ``linear``'s rows in GGUF's order (the architecture's q / k permutation)."""
 
+    def transform(weight: np.ndarray, config: dict[str, Any]) -> np.ndarray:
+        return spec.rows_to_gguf(linear, weight, int(config["num_attention_heads"]), _n_kv_heads(config))
 
-def _permute_k(weight: np.ndarray, config: dict[str, Any]) -> np.ndarray:
-    return rope_permute_rows(weight, _n_kv_heads(config))
+    return transform
 
 
 def _n_kv_heads(config: dict[str, Any]) -> int:
@@ -74,21 +81,22 @@ def _n_kv_heads(config: dict[str, Any]) -> int:
 
 
 def _layer_rules(
+    spec: ArchSpec,
     norms: dict[str, str],
     *,
     norm_transform: Transform | None = None,
-    linear_transforms: dict[str, Transform] | None = None,
     biases: tuple[str, ...] = (),
 ) -> tuple[TensorRule, ...]:
-    """Rules for ``model.layers.N.*``: the seven standard projections (names shared with LoRA export), the
-    given norms (HF module -> GGUF base name), and biases of the given projections."""
-    linear_transforms = linear_transforms or {}
+    """Rules for ``model.layers.N.*``: the architecture's projections (names and row order from the registry,
+    shared with LoRA export), the given norms (HF module -> GGUF base name), and biases of the given projections."""
     layer = r"model\.layers\.(\d+)\."
     rules = [
-        TensorRule(layer + re.escape(hf) + r"\.weight", f"blk.{{}}.{name}.weight", linear_transforms.get(hf))
-        for hf, name in STANDARD_LINEARS.items()
+        TensorRule(
+            layer + re.escape(hf) + r"\.weight", f"blk.{{}}.{name}.weight", _gguf_rows(spec, hf) if spec.permutes(hf) else None
+        )
+        for hf, name in spec.linears.items()
     ]
-    rules += [TensorRule(layer + re.escape(hf) + r"\.bias", f"blk.{{}}.{STANDARD_LINEARS[hf]}.bias") for hf in biases]
+    rules += [TensorRule(layer + re.escape(hf) + r"\.bias", f"blk.{{}}.{spec.linears[hf]}.bias") for hf in biases]
     rules += [TensorRule(layer + re.escape(hf) + r"\.weight", f"blk.{{}}.{name}.weight", norm_transform) for hf, name in norms.items()]
     return tuple(rules)
 
@@ -122,17 +130,16 @@ def _rope_scaled(config: dict[str, Any]) -> bool:
     entries = [v for v in params.values() if isinstance(v, dict)] or ([params] if params else [])
     if any(entry.get("rope_type", "default") != "default" for entry in entries):
         return True
-    scaling = config.get("rope_scaling")
+    scaling = config.get("rope_scaling") or {}
     return bool(scaling) and (scaling.get("rope_type") or scaling.get("type")) not in (None, "default")
 
 
 class BaseWriter:
-    """Per-architecture writer. Subclasses set ``arch``, ``model_types``, ``rules`` and write the
-    hyper-parameters. (The tokenizer's kind is read from the tokenizer files: see
+    """Per-architecture writer. Subclasses set ``spec`` (the architecture in the registry), ``rules`` and write
+    the hyper-parameters. (The tokenizer's kind is read from the tokenizer files: see
     :mod:`reportx.export.convert.tokenizer`.)"""
 
-    arch: str = ""
-    model_types: tuple[str, ...] = ()
+    spec: ArchSpec
     rules: tuple[TensorRule, ...] = ()
     #: HF's default for ``tie_word_embeddings`` when a config does not say
     tie_default: bool = False
@@ -142,6 +149,16 @@ class BaseWriter:
 
     def write_hparams(self, writer: Any, config: dict[str, Any]) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    @property
+    def arch(self) -> str:
+        """llama.cpp's architecture name (``general.architecture``)."""
+        return self.spec.name
+
+    @property
+    def model_types(self) -> tuple[str, ...]:
+        """The HF model types this writer converts (the registry's)."""
+        return self.spec.model_types
 
     def refuse(self, why: str) -> None:
         raise ReportxError(f"{self.arch} export: {why}")
@@ -211,23 +228,23 @@ class _LlamaLike(BaseWriter):
 
 
 class LlamaWriter(_LlamaLike):
-    arch = "llama"
-    model_types = ("llama",)
-    rules = _model_rules() + _layer_rules(
-        {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"},
-        linear_transforms={"self_attn.q_proj": _permute_q, "self_attn.k_proj": _permute_k},
-    )
+    spec = ARCHITECTURES["llama"]
+    rules = _model_rules() + _layer_rules(spec, {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"})
 
     def check_config(self, config: dict[str, Any]) -> None:
         super().check_config(config)
         if config.get("attention_bias"):
             self.refuse("attention biases are not written for llama")
+        window, context = config.get("sliding_window"), config.get("max_position_embeddings")
+        if window and (not context or int(window) < int(context)):
+            # Mistral 7B v0.1: a 4096-token window that llama.cpp's llama graph does not apply
+            self.refuse(f"sliding_window {window}: llama.cpp's llama graph has no sliding-window attention")
 
 
 class Qwen2Writer(_LlamaLike):
-    arch = "qwen2"
-    model_types = ("qwen2",)
+    spec = ARCHITECTURES["qwen2"]
     rules = _model_rules() + _layer_rules(
+        spec,
         {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"},
         biases=("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
     )
@@ -241,13 +258,13 @@ class Qwen2Writer(_LlamaLike):
 
 
 class Gemma3Writer(BaseWriter):
-    arch = "gemma3"
-    model_types = ("gemma3_text",)
+    spec = ARCHITECTURES["gemma3"]
     tie_default = True
     #: llama.cpp's fixed gemma3 assumptions (see the module docstring)
     SWA_PERIOD = 6
     LOCAL_ROPE_BASE = 10000.0  # HF's default and llama.cpp's when rope.freq_base_swa is absent
     rules = _model_rules(_plus_one) + _layer_rules(
+        spec,
         {
             "input_layernorm": "attn_norm",
             "self_attn.q_norm": "attn_q_norm",
@@ -308,13 +325,19 @@ BASE_WRITERS: dict[str, BaseWriter] = {w.arch: w for w in (LlamaWriter(), Qwen2W
 
 
 def writer_for(config: dict[str, Any]) -> BaseWriter:
-    """The writer for an HF config's ``model_type`` (a multimodal Gemma 3 config is read as its text part)."""
+    """The writer for an HF config's ``model_type``, found through the architecture registry. A multimodal
+    checkpoint (a config with a ``text_config``) is refused: the writers convert a causal LM's own tensors."""
     model_type = config.get("model_type")
-    spec = next((w for w in BASE_WRITERS.values() if model_type in w.model_types), None)
-    if spec is None:
+    writer = BASE_WRITERS.get(MODEL_TYPE_TO_ARCH.get(str(model_type), ""))
+    if writer is None:
         known = ", ".join(t for w in BASE_WRITERS.values() for t in w.model_types)
         raise ReportxError(f"GGUF export writes {known} models, not {model_type!r}")
-    return spec
+    if config.get("text_config") is not None:
+        writer.refuse(
+            f"{model_type!r} is a multimodal checkpoint; convert its language model (a causal LM checkpoint whose "
+            f"model_type is one of {', '.join(writer.model_types)} without a text_config)"
+        )
+    return writer
 
 
 #: output type -> (general.file_type, ggml type of the 2-D weights)
@@ -376,7 +399,7 @@ def write_model_gguf(
     spec: BaseWriter,
     config: dict[str, Any],
     state: dict[str, np.ndarray],
-    add_tokenizer: Callable[[Any], None],
+    add_tokenizer: Callable[[Any], object],
     *,
     name: str,
     out_type: str = "f32",

@@ -1,0 +1,210 @@
+"""Greedy constrained decoding on an :class:`~reportx.extract.engine.Engine`, and the monitor of free decoding.
+
+The decoder sees its constraint only through :class:`~reportx.extract.constrain.protocol.Constraint`; the
+one it makes by default is the schema automaton (:class:`~reportx.extract.constrain.cursor.Cursor`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from reportx.extract.constrain.compiler import compile_schema
+from reportx.extract.constrain.cursor import Cursor
+from reportx.extract.constrain.nodes import Node
+from reportx.extract.constrain.protocol import Constraint
+from reportx.extract.engine import ContextFull, Engine, Generation
+
+# Candidates are checked in descending logit order, in windows of these sizes, then the whole vocabulary.
+CANDIDATE_WINDOWS = (64, 1024)
+
+
+class _DeadEnd(Exception):
+    """No token of the vocabulary continues the automaton's state."""
+
+
+@dataclass
+class _Tally:
+    """The tokens of one generation so far, and how many the model chose and the constraint forced."""
+
+    tokens: list[int] = field(default_factory=list)
+    chosen: int = 0
+    forced: int = 0
+
+
+@dataclass
+class ConstrainedDecoder:
+    """Greedy schema-constrained decoding on an :class:`Engine` for one compiled schema."""
+
+    engine: Engine
+    node: Node
+    max_tokens: int = 384
+    heal: bool = True
+
+    @classmethod
+    def for_schema(cls, engine: Engine, json_schema: dict[str, Any], max_tokens: int = 384) -> ConstrainedDecoder:
+        return cls(engine, compile_schema(json_schema), max_tokens)
+
+    def new_constraint(self) -> Constraint[Any]:
+        """A fresh constraint for one answer: the schema automaton with its loop guards. A subclass may return
+        any other :class:`Constraint` (another engine's)."""
+        return Cursor(self.node)
+
+    def monitor(self) -> Monitor:
+        """A checker for free decoding: says at which token a free answer leaves the schema."""
+        return Monitor(self)
+
+    def _check(self, constraint: Constraint[Any], token: int) -> Any | None:
+        if self.engine.is_end(token):
+            return None
+        data = self.engine.piece(token)
+        if not data:
+            return None
+        return constraint.check(data)
+
+    def _force(self, constraint: Constraint[Any]) -> list[int]:
+        """Feed the constraint the forced text after its state; returns its tokens ([] when there is none)."""
+        forced = constraint.forced()
+        if not forced.text:
+            return []
+        try:
+            tokens = self.engine.tokenize(forced.text.decode("utf-8"))
+        except UnicodeDecodeError:  # the model stopped inside a character: let it finish that itself
+            return []
+        if self.engine.detokenize(tokens) != forced.text:  # pragma: no cover - tokenisers that normalise text
+            return []
+        if forced.ends or not self.heal:
+            constraint.advance(forced.text, forced.after)
+            return tokens
+        # Token healing: the last forced token is left to the model, which may write it merged with what
+        # follows, as it would naturally ('":"' in one token rather than '":' then '"'). Forcing it would
+        # push the model into a tokenisation it never saw, and it then prefers null to a value.
+        tokens = tokens[:-1]
+        text = self.engine.detokenize(tokens)
+        if not text:
+            return []
+        constraint.advance(text)
+        return tokens
+
+    def _best(self, constraint: Constraint[Any]) -> tuple[int, Any]:
+        """The allowed token of highest logit, and the constraint's state after it."""
+        logits = self.engine.logits()
+        token = int(np.argmax(logits))
+        nxt = self._check(constraint, token)
+        if nxt is not None:
+            return token, nxt
+        # Candidates in descending logit order, in growing windows; the whole vocabulary as the last resort.
+        n = logits.shape[0]
+        checked = 1
+        for window in (*CANDIDATE_WINDOWS, n):
+            window = min(window, n)
+            if window <= checked:
+                continue
+            if window < n:
+                top = np.argpartition(-logits, window - 1)[:window]
+                order = top[np.argsort(-logits[top], kind="stable")]
+            else:
+                order = np.argsort(-logits, kind="stable")
+            for t in order[checked:]:
+                t = int(t)
+                nxt = self._check(constraint, t)
+                if nxt is not None:
+                    return t, nxt
+            checked = window
+        raise _DeadEnd()  # pragma: no cover - every automaton state has a continuation
+
+    def generate(self, prompt: list[int], replay: list[int] | None = None) -> Generation:
+        """Constrained greedy decoding of one record after ``prompt``.
+
+        ``replay``: tokens of an earlier free answer; the longest prefix the automaton accepts is kept (it is
+        what constrained greedy decoding would also have chosen, less the forcing) and decoding resumes after it.
+        """
+        engine = self.engine
+        start = time.perf_counter()
+        constraint = self.new_constraint()
+        tally = _Tally(tokens=self._replay(constraint, replay or []))
+        replayed = tally.chosen = len(tally.tokens)
+        evaluated = engine.prime(prompt + tally.tokens)
+        try:
+            self._decode(constraint, tally)
+        except (ContextFull, _DeadEnd):
+            pass
+        closed_early = not constraint.complete
+        if closed_early:
+            # Budget (or context) exhausted: close the value with the least text, so that the answer is still
+            # schema-valid JSON. Nothing more is evaluated, so the closing text is never tokenised for the model.
+            tail = constraint.close()
+            tally.forced += len(engine.tokenize(tail.decode("utf-8"))) if tail else 0
+        return Generation(
+            text=constraint.text.decode("utf-8", errors="replace"),
+            tokens=tally.tokens,
+            prompt_tokens=len(prompt),
+            evaluated_tokens=evaluated,
+            completion_tokens=tally.chosen - replayed,
+            forced_tokens=tally.forced,
+            seconds=time.perf_counter() - start,
+            finished=True,
+            extra={"replayed_tokens": replayed, "closed_early": closed_early},
+        )
+
+    def _replay(self, constraint: Constraint[Any], replay: list[int]) -> list[int]:
+        """Take the longest prefix of ``replay`` the constraint accepts; returns it."""
+        kept: list[int] = []
+        for t in replay:
+            if constraint.finished:
+                break
+            nxt = self._check(constraint, t)
+            if nxt is None:
+                break
+            kept.append(t)
+            constraint.advance(self.engine.piece(t), nxt)
+        return kept
+
+    def _decode(self, constraint: Constraint[Any], tally: _Tally) -> None:
+        """Choose and force tokens until the value is complete or ``max_tokens`` are chosen. The model sees one
+        batch per chosen token: that token and the forced text after it."""
+        engine = self.engine
+        if not constraint.finished:
+            pending = self._force(constraint)
+            if pending:
+                tally.forced += len(pending)
+                tally.tokens.extend(pending)
+                engine.feed(pending)
+        while not constraint.finished and tally.chosen < self.max_tokens:
+            token, nxt = self._best(constraint)
+            constraint.advance(engine.piece(token), nxt)
+            tally.tokens.append(token)
+            tally.chosen += 1
+            batch = [token]
+            if not constraint.finished:
+                tail = self._force(constraint)
+                batch += tail
+                tally.forced += len(tail)
+                tally.tokens.extend(tail)
+            if constraint.complete:
+                break
+            engine.feed(batch)
+
+
+class Monitor:
+    """Follows a free answer token by token through the automaton (and its loop guard); ``accept(token)`` is
+    False at the first token no schema-valid answer could contain, so free decoding can stop there instead of
+    generating a doomed tail, and the constrained retry resumes from that point."""
+
+    def __init__(self, decoder: ConstrainedDecoder) -> None:
+        self.decoder = decoder
+        self.cursor = decoder.new_constraint()
+        self.rejected: bytes | None = None
+
+    def accept(self, token: int) -> bool:
+        if self.rejected is not None or self.cursor.finished:
+            return False
+        nxt = self.decoder._check(self.cursor, token)
+        if nxt is None:
+            self.rejected = self.decoder.engine.piece(token)
+            return False
+        self.cursor.advance(self.decoder.engine.piece(token), nxt)
+        return True

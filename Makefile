@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install install-train run test data train-default export-default eval bench clean
+.PHONY: help install install-train run lint test data train-default export-default eval bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -30,7 +30,11 @@ install-train: $(VENV)/.train  ## add fine-tuning and evaluation (CPU torch)
 run: install  ## the main job: extract the sample reports with the bundled default model
 	$(BIN)/reportx extract samples/reports
 
-test: install-train  ## install everything and run the test suite
+lint: install  ## ruff (McCabe complexity at most 15) and mypy on src/
+	$(BIN)/ruff check src
+	$(BIN)/mypy
+
+test: install-train lint  ## install everything, lint, and run the test suite
 	$(BIN)/python -m pytest -q
 
 data: install  ## synthetic data set: data/{train,val,test}.jsonl (2000 pairs, seed 0)
@@ -42,8 +46,9 @@ train-default: install-train data  ## train the bundled adapter's run (runs/defa
 export-default: install-train  ## export runs/default to GGUF and check it against PyTorch on 50 val reports
 	$(BIN)/reportx export runs/default --check 50
 
-eval: install-train data  ## the README comparison table: 2x2 systems on 200 test reports (eval-out/)
-	$(BIN)/reportx eval data/test.jsonl -n 200 -o eval-out
+eval: install-train data  ## the README tables: 2x2 systems on 200 synthetic test reports and on the realistic dev set
+	$(BIN)/reportx eval data/test.jsonl -n 200 -o eval-out/test
+	$(BIN)/reportx eval data/realistic/dev.jsonl -o eval-out/realistic
 
 bench: install  ## extraction speed table (bench/extract_speed.py)
 	$(BIN)/python bench/extract_speed.py --n 20

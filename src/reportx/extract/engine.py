@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,9 @@ class Generation:
     forced_tokens: int = 0  # tokens written by the constrainer without sampling (constrained mode)
     seconds: float = 0.0
     finished: bool = True  # False when max_tokens ran out before the JSON object closed
-    extra: dict = field(default_factory=dict)
+    left_schema: bool = False  # free decoding, monitored: the answer left what the schema allows
+    replayed_tokens: int = 0  # constrained retry: tokens of the free answer kept
+    closed_early: bool = False  # constrained: the token budget ran out and the value was closed short
 
 
 def available_cpus() -> int:
@@ -230,7 +232,7 @@ class Engine:
             completion_tokens=len(out) + (1 if left_schema else 0),
             seconds=time.perf_counter() - start,
             finished=finished,
-            extra={"left_schema": left_schema},
+            left_schema=left_schema,
         )
 
 

@@ -385,7 +385,7 @@ class Extractor:
         result.raw_output = gen.text
 
     def _validate(self, gen: Generation) -> tuple[dict[str, Any] | None, str | None]:
-        if gen.extra.get("left_schema"):
+        if gen.left_schema:
             return None, f"the answer left the schema after {gen.text[-40:]!r}"
         if not gen.finished:
             return None, f"the answer did not close its JSON object within {self.max_tokens} tokens"

@@ -147,7 +147,7 @@ class ConstrainedDecoder:
             forced_tokens=tally.forced,
             seconds=time.perf_counter() - start,
             finished=True,
-            extra={"replayed_tokens": replayed, "closed_early": closed_early},
+            replayed_tokens=replayed, closed_early=closed_early,
         )
 
     def _replay(self, constraint: Constraint[Any], replay: list[int]) -> list[int]:

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install install-train run lint test data train-default export-default eval bench clean
+.PHONY: help install install-train install-ray run lint test data train-default export-default eval bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -20,12 +20,16 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 
 $(VENV)/.train: pyproject.toml $(VENV)/.base
 	$(BIN)/pip install -q '$(TORCH)'
-	$(BIN)/pip install -q -e '.[dev,train,eval,pandas]'
+	$(BIN)/pip install -q -e '.[dev,train,eval,pandas,ray]'
 	@touch $@
 
 install: $(VENV)/.base  ## base install: extraction with the embedded default model, and pytest
 
-install-train: $(VENV)/.train  ## add fine-tuning and evaluation (CPU torch)
+install-train: $(VENV)/.train  ## add fine-tuning, evaluation, pandas and Ray (CPU torch)
+
+install-ray: $(VENV)/.base  ## add Ray Data for reportx extract --ray
+	$(BIN)/pip install -q -e '.[dev,ray]'
+
 
 run: install  ## the main job: extract the sample reports with the bundled default model
 	$(BIN)/reportx extract samples/reports

@@ -14,7 +14,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 }
 
 #: The Makefile target that installs an extra in a checkout, where there is one.
-MAKE_TARGETS: dict[str, str] = {"train": "make install-train"}
+MAKE_TARGETS: dict[str, str] = {"train": "make install-train", "ray": "make install-ray"}
 
 
 def missing_modules(extra: str) -> list[str]:

@@ -74,7 +74,7 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     ``extractor``: an already built :class:`~reportx.extract.Extractor` to use instead of one made from the
     options' model settings (a long-lived process running several batches loads the model once).
     ``runner``: extracts the inputs still to do and writes them to the sinks, in place of this process's own
-    loop (``_extract_all``'s arguments; :mod:`reportx.scale` runs them on Ray). ``open_output``: opens the
+    loop (``extract_all``'s arguments; :mod:`reportx.scale` runs them on Ray). ``open_output``: opens the
     output in place of :func:`open_sink`, for a format the sinks here do not write (``--format`` not checked).
     """
     from reportx.schema import load_schema
@@ -113,7 +113,7 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
                 done.add((it.source, it.sha256))
         summary.skipped = len(items) - len(todo)
         if todo:
-            (runner or _extract_all)(todo, opts, schema, sink, error_sink, summary, err, extractor)
+            (runner or extract_all)(todo, opts, schema, sink, error_sink, summary, err, extractor)
     finally:
         _close_sinks(sink, error_sink)
     if not opts.quiet:
@@ -204,7 +204,7 @@ def _refuse_inputs_as_outputs(inputs: list[str], items: list[InputItem], outputs
             raise ReportxError(f"the {label} {path} is also an input{same}: write it to another file")
 
 
-def _extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=None) -> None:
+def extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=None) -> None:
     from reportx.extract.extractor import Extractor
 
     needs_model = any(it.text is not None and it.text.strip() for it in todo)

@@ -153,7 +153,7 @@ def resolve_setup(model: str | Path | None = None, adapter: str | Path | None = 
     return ModelSetup(model_path, Path(adapter) if adapter is not None else None, mode, tuple(notices))
 
 
-def _coerce_schema(schema: Any) -> ReportSchema:
+def coerce_schema(schema: Any) -> ReportSchema:
     if schema is None or isinstance(schema, (str, Path)):
         return load_schema(schema)
     if isinstance(schema, ReportSchema):
@@ -222,7 +222,7 @@ class Extractor:
             )
         self.config = config
         self.notices: list[str] = []
-        self.schema = _coerce_schema(schema if schema is not None else config.schema_spec)
+        self.schema = coerce_schema(schema if schema is not None else config.schema_spec)
         setup = resolve_setup(config.model, config.adapter, config.mode, merged=config.merged, engine=engine)
         self.notices.extend(setup.notices)
         self.mode = mode = setup.mode

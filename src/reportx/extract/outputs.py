@@ -347,7 +347,7 @@ def _flat_columns(schema: ReportSchema) -> list[tuple[str, str, Any]]:
     return cols
 
 
-def _deref(schema: ReportSchema, node: Any) -> dict:
+def deref_node(schema: ReportSchema, node: Any) -> dict:
     root = schema.json_schema
     for _ in range(16):
         if not isinstance(node, dict) or "$ref" not in node:
@@ -359,8 +359,8 @@ def _deref(schema: ReportSchema, node: Any) -> dict:
     return node if isinstance(node, dict) else {}
 
 
-def _types(schema: ReportSchema, node: dict) -> set[str]:
-    node = _deref(schema, node)
+def node_types(schema: ReportSchema, node: dict) -> set[str]:
+    node = deref_node(schema, node)
     out: set[str] = set()
     t = node.get("type")
     if isinstance(t, list):
@@ -369,7 +369,7 @@ def _types(schema: ReportSchema, node: dict) -> set[str]:
         out.add(t)
     for key in ("anyOf", "oneOf"):
         for b in node.get(key, []):
-            out |= _types(schema, b)
+            out |= node_types(schema, b)
     if "properties" in node:
         out.add("object")
     if "items" in node:
@@ -378,15 +378,15 @@ def _types(schema: ReportSchema, node: dict) -> set[str]:
 
 
 def _is_composite(schema: ReportSchema, node: dict) -> bool:
-    return bool(_types(schema, node) & {"array", "object"})
+    return bool(node_types(schema, node) & {"array", "object"})
 
 
 def _item_properties(schema: ReportSchema, node: dict) -> list[str] | None:
     """Property names of an array-of-objects field's items, else None."""
-    node = _deref(schema, node)
-    if "array" not in _types(schema, node):
+    node = deref_node(schema, node)
+    if "array" not in node_types(schema, node):
         return None
-    items = _deref(schema, node.get("items", {}))
+    items = deref_node(schema, node.get("items", {}))
     if not isinstance(items, dict) or "properties" not in items:
         return None
     return list(items["properties"])
@@ -531,7 +531,7 @@ def _sql_ident(name: str) -> str:
 
 
 def _sql_type(schema: ReportSchema, node: dict) -> str:
-    types = _types(schema, node) - {"null"}
+    types = node_types(schema, node) - {"null"}
     if types and types <= {"integer", "boolean"}:
         return "INTEGER"
     if types and types <= {"number", "integer"}:
@@ -576,7 +576,7 @@ class SqliteSink(Sink):
             node = props.get(key, {})
             sub = _item_properties(schema, node)
             if sub is not None:
-                items = _deref(schema, _deref(schema, node).get("items", {}))
+                items = deref_node(schema, deref_node(schema, node).get("items", {}))
                 cols = [(name, _sql_type(schema, items["properties"][name])) for name in sub]
                 self.children.append((key, CHILD_TABLE_NAMES.get(key, key), cols))
             else:

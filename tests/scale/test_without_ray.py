@@ -1,0 +1,105 @@
+"""What needs no model: the base install without Ray, option checks, the Arrow columns and their round trip."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from reportx.cli import main
+
+
+def run_cli(monkeypatch, capsys, hidden: set[str], *argv: str) -> tuple[int, str, str]:
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name.split(".")[0] in hidden else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(sys, "argv", ["reportx", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out = capsys.readouterr()
+    return int(exc.value.code or 0), out.out, out.err
+
+
+def test_ray_without_the_extra_is_one_line_with_the_install_command(monkeypatch, capsys, tmp_path):
+    report = tmp_path / "r.txt"
+    report.write_text("Proyecto Alpha. Estado: verde.", encoding="utf-8")
+    code, out, err = run_cli(monkeypatch, capsys, {"ray"}, "extract", str(report), "--ray", "-o",
+                             str(tmp_path / "out.jsonl"))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and out == "" and len(lines) == 1 and "Traceback" not in err
+    assert "pip install 'reportx[ray]'" in lines[0] and "ray" in lines[0]
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("extra_args, message", [
+    (["--actors", "2"], "need --ray"),
+    (["--format", "parquet", "-o", "DIR"], "need --ray"),
+    (["--ray", "--actors", "0"], "--actors must be 1 or more"),
+])
+def test_ray_option_errors(monkeypatch, capsys, tmp_path, extra_args, message):
+    report = tmp_path / "r.txt"
+    report.write_text("Proyecto Alpha. Estado: verde.", encoding="utf-8")
+    argv = [a.replace("DIR", str(tmp_path / "dir")) for a in extra_args]
+    code, _, err = run_cli(monkeypatch, capsys, set(), "extract", str(report), *argv)
+    assert code == 2 and message in err, err
+
+
+def test_importing_reportx_scale_needs_no_ray(monkeypatch):
+    import subprocess
+
+    code = ("import sys; sys.modules['ray'] = None; import reportx.scale, reportx.scale.run; "
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_arrow_types_of_the_builtin_schema():
+    pa = pytest.importorskip("pyarrow")
+    from reportx.scale.columns import record_types
+    from reportx.schema import builtin_schema
+
+    types = record_types(builtin_schema())
+    assert list(types) == builtin_schema().keys
+    assert types["status"] == pa.string() and types["budget_used_eur"] == pa.float64()
+    assert types["blockers_today"] == pa.list_(pa.struct([("ticket_id", pa.string()), ("delay_hours", pa.float64())]))
+
+
+def test_arrow_types_of_a_user_schema_fall_back_to_json_text():
+    pytest.importorskip("pyarrow")
+    from reportx.scale.columns import record_types
+    from reportx.schema import ReportSchema
+
+    schema = ReportSchema.from_json_schema({"type": "object", "properties": {
+        "n": {"type": "integer"}, "free": {"type": "object"}, "mixed": {"type": ["string", "number"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    }})
+    types = record_types(schema)
+    assert str(types["n"]) == "int64" and str(types["tags"]) == "list<item: string>"
+    assert types["free"] == "json" and types["mixed"] == "json"
+
+
+def test_result_columns_round_trip_to_the_same_lines():
+    """Row -> ExtractionResult gives back the JSONL line and the errors line the actor's result gave."""
+    pa = pytest.importorskip("pyarrow")
+    from reportx.extract.extractor import ExtractionResult
+    from reportx.scale.columns import result_columns, result_from_row
+    from reportx.schema import builtin_schema
+
+    ok = ExtractionResult(source="a.txt", sha256="1" * 64, record={
+        "project_name": "Alpha", "status": "Verde", "client": None, "budget_used_eur": 4500,
+        "key_milestone_completed": "Pagos", "blockers_today": [{"ticket_id": "9812", "delay_hours": 2}],
+        "next_step": None}, model="m.gguf@1", adapter=None, mode="fewshot", attempts=1, prompt_tokens=10,
+        completion_tokens=5, seconds=1.23456, input_notes=["1 invalid UTF-8 byte replaced with U+FFFD"])
+    bad = ExtractionResult(source=None, sha256="2" * 64, error="empty report", raw_output="{", model="m.gguf@1",
+                           mode="fewshot", attempts=2, constrained=True)
+    table = pa.table(result_columns(builtin_schema(), [ok, bad]))
+    back = [result_from_row(row) for row in table.to_pylist()]
+    assert json.dumps(back[0].to_record()) == json.dumps(ok.to_record())  # 4500 stays an int, key order kept
+    assert back[1].to_error() == bad.to_error()
+    assert table.column("budget_used_eur").to_pylist() == [4500.0, None]
+    assert table.column("error").to_pylist() == [None, "empty report"]

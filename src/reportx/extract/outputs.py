@@ -39,6 +39,7 @@ from typing import Any, TextIO
 from reportx.errors import ReportxError
 from reportx.extract.extractor import ExtractionResult
 from reportx.schema import ReportSchema
+from reportx.schema.nodes import deref_node, node_types
 
 try:
     import fcntl
@@ -345,36 +346,6 @@ def _flat_columns(schema: ReportSchema) -> list[tuple[str, str, Any]]:
         else:
             cols.append((key, "scalar", None))
     return cols
-
-
-def deref_node(schema: ReportSchema, node: Any) -> dict:
-    root = schema.json_schema
-    for _ in range(16):
-        if not isinstance(node, dict) or "$ref" not in node:
-            break
-        target: Any = root
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        node = target
-    return node if isinstance(node, dict) else {}
-
-
-def node_types(schema: ReportSchema, node: dict) -> set[str]:
-    node = deref_node(schema, node)
-    out: set[str] = set()
-    t = node.get("type")
-    if isinstance(t, list):
-        out.update(t)
-    elif isinstance(t, str):
-        out.add(t)
-    for key in ("anyOf", "oneOf"):
-        for b in node.get(key, []):
-            out |= node_types(schema, b)
-    if "properties" in node:
-        out.add("object")
-    if "items" in node:
-        out.add("array")
-    return out
 
 
 def _is_composite(schema: ReportSchema, node: dict) -> bool:

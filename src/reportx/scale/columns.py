@@ -19,6 +19,7 @@ from typing import Any
 
 from reportx.extract.extractor import ExtractionResult
 from reportx.schema import ReportSchema
+from reportx.schema.nodes import deref_node, node_types
 
 #: Columns every output row carries after the record's fields.
 RESULT_COLUMNS = ("_record", "_meta", "error", "raw_output")
@@ -54,33 +55,6 @@ def arrow_type(schema: ReportSchema, node: dict, depth: int = 0) -> Any:
     if any(t == _JSON_TEXT for _, t in fields):
         return _JSON_TEXT
     return pa.struct(fields)
-
-
-def deref_node(schema: ReportSchema, node: Any) -> dict:
-    """``node`` with its local ``$ref`` (``#/$defs/Blocker``) followed, a few levels at most."""
-    for _ in range(16):
-        if not isinstance(node, dict) or "$ref" not in node:
-            break
-        target: Any = schema.json_schema
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        node = target
-    return node if isinstance(node, dict) else {}
-
-
-def node_types(schema: ReportSchema, node: Any) -> set[str]:
-    """The JSON types a node allows, through ``anyOf`` / ``oneOf`` ("object" / "array" also from its keywords)."""
-    node = deref_node(schema, node)
-    kind = node.get("type")
-    found = set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
-    for key in ("anyOf", "oneOf"):
-        for branch in node.get(key, []):
-            found |= node_types(schema, branch)
-    if "properties" in node:
-        found.add("object")
-    if "items" in node:
-        found.add("array")
-    return found
 
 
 def _typed_branch(schema: ReportSchema, node: dict) -> dict:

@@ -103,7 +103,7 @@ def _schema_spec(schema: Any) -> Any:
 def _check(spec: ActorSpec, ds: Any, batch_size: int, actors: int | None) -> None:
     """Fail on the driver, before any actor loads a model, for mistakes an actor would only hit later."""
     from reportx.extract.batch import MAX_THREADS
-    from reportx.extract.extractor import MODES, PROMPT_FORMATS
+    from reportx.extract.extractor import MODES, PROMPT_FORMATS, coerce_schema
 
     if actors is not None and actors < 1:
         raise ReportxError(f"actors must be 1 or more, got {actors}")
@@ -118,7 +118,7 @@ def _check(spec: ActorSpec, ds: Any, batch_size: int, actors: int | None) -> Non
     for label, path in (("model", spec.model), ("adapter", spec.adapter)):
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
-    schema = _load_schema(spec.schema)
+    schema = coerce_schema(spec.schema)  # the Extractor's own reading of a schema, on the driver
     columns = list(ds.columns() or [])
     wanted = [c for c in (spec.text_column, spec.source_column) if c is not None]
     missing = [c for c in wanted if c not in columns]
@@ -127,23 +127,6 @@ def _check(spec: ActorSpec, ds: Any, batch_size: int, actors: int | None) -> Non
     clash = [c for c in columns if c in schema.keys or c in RESULT_COLUMNS]
     if clash:
         raise ReportxError(f"input column {clash[0]!r} has the name of an output column: rename or drop it first")
-
-
-def _load_schema(schema: Any) -> Any:
-    """The :class:`ReportSchema` of any schema the Extractor takes (to check column names on the driver)."""
-    from reportx.schema import ReportSchema, load_schema
-
-    if schema is None or isinstance(schema, (str, Path)):
-        return load_schema(schema)
-    if isinstance(schema, ReportSchema):
-        return schema
-    if isinstance(schema, dict):
-        return ReportSchema.from_json_schema(schema)
-    from pydantic import BaseModel
-
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        return ReportSchema.from_model(schema)
-    raise ReportxError(f"not a schema: {schema!r}")
 
 
 def _with_shipped_files(spec: ActorSpec, ship_files: bool | None) -> ActorSpec:

@@ -11,6 +11,7 @@ a working day of 8 hours, the traffic-light wording) are this product's, and no 
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from typing import Any
@@ -74,24 +75,59 @@ def _is_negated(key: str, start: int) -> bool:
     return _NEGATED.search(key, max(0, start - 30), start) is not None
 
 
+# A change of status is written with an arrow or "to" / "a" ("Red → Amber", "de amarillo a verde", "RAG: R → A");
+# the status it states is the latest one, after the last arrow.
+_ARROW = r"(?:-+>|=+>|[→⟶➡➜➔➝➞⇒⇨»>])"
 # A RAG letter ("RAG: A", "R/A/G: G") or a check mark ("Estado: ✅") is a status only right after a status label:
-# alone, "A" is a letter and "✅" marks a task done (the chat reports use it so).
-_RAG_LETTER_RE = re.compile(r"^(?:rag|r\s*/\s*a\s*/\s*g)(?:\s+status)?\s*[:=-]?\s*(?P<letter>[rag])$")
+# alone, "A" is a letter and "✅" marks a task done (the chat reports use it so), not a colour: a quote of a bare
+# "✅" raises rather than read as Verde.
+_RAG_LETTER_RE = re.compile(
+    r"^(?:rag|r\s*/\s*a\s*/\s*g)(?:\s+status)?\s*[:=-]?\s*(?:[rag]\s*(?:" + _ARROW + r"|to)\s*)*(?P<letter>[rag])$"
+)
 _RAG_LETTERS = {"g": "Verde", "a": "Amarillo", "r": "Rojo"}
 _LABELLED_MARK_RE = re.compile(
     r"^(?:estado|status|state|semaforo|situacion|rag(?:\s+status)?)\s*[:=-]?\s*[✅✔☑]\ufe0f?$"  # U+FE0F: emoji style
 )
 
 
+# What may stand between two statuses for the second to replace the first: an arrow, "to" / "a" ("de rojo a verde"),
+# "now" / "ahora" ("was red, now amber"), "then" / "luego", with spaces and punctuation around. Anything else between
+# two different statuses ("verde o rojo", "green, red") leaves the text stating no one status.
+_CHANGE_GAP_RE = re.compile(
+    r"[\s,;:()\[\]*_\"'`.]*(?:(?:" + _ARROW + r"|(?<![a-z])(?:(?:back\s+)?(?:in)?to|a|hacia|now|ahora|then|luego)(?![a-z]))"
+    r"[\s,;:()\[\]*_\"'`.]*)+"
+)
+_SAME_GAP_RE = re.compile(r"[\s,;:()\[\]*_\"'`.]*")  # "Verde 🟢", "**Rojo** (red)": the same status said twice
+
+
+def _latest_of_a_change(key: str, found: list[re.Match[str]]) -> str | None:
+    """The status after the last arrow of a change ("Red → Amber" -> Amarillo, "from red to amber", "rojo -> ámbar"),
+    or None when the statuses in ``key`` are not written as a change."""
+    if len(found) < 2:
+        return None
+    current = _STATUS_BY_WORD[found[0].group(1)]
+    for before, match in itertools.pairwise(found):
+        gap, status = key[before.end():match.start()], _STATUS_BY_WORD[match.group(1)]
+        if len(gap) <= 40 and _CHANGE_GAP_RE.fullmatch(gap):
+            current = status
+        elif status != current or not _SAME_GAP_RE.fullmatch(gap):
+            return None
+    return current
+
+
 def parse_status(value: Any) -> str | None:
-    """Map a status wording ("verde", "todo OK", "at risk", "Rojo", "RAG: A", "🟢") to Verde / Amarillo / Rojo."""
+    """Map a status wording ("verde", "todo OK", "at risk", "Rojo", "RAG: A", "🟢") to Verde / Amarillo / Rojo.
+
+    A change ("Red → Amber", "de amarillo a verde") states its latest status; two statuses joined any other way
+    ("verde o rojo") state none and raise, as does text with no status wording."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"status must be a string, got {type(value).__name__}")
     if _is_null_word(value):
         return None
-    key = re.sub(r"(?<=[a-z])[-_](?=[a-z])", " ", fold(value)).strip(" .!:;,")  # "at-risk", "off_track"
+    key = fold(value).replace("\ufe0f", "").replace("\ufe0e", "")  # emoji / text presentation selectors
+    key = re.sub(r"(?<=[a-z])[-_](?=[a-z])", " ", key).strip(" .!:;,")  # "at-risk", "off_track"
     if key in _STATUS_BY_WORD:
         return _STATUS_BY_WORD[key]
     letter = _RAG_LETTER_RE.match(key)
@@ -99,9 +135,12 @@ def parse_status(value: Any) -> str | None:
         return _RAG_LETTERS[letter.group("letter")]
     if _LABELLED_MARK_RE.match(key):
         return "Verde"
-    found = {_STATUS_BY_WORD[m.group(1)] for m in _STATUS_PATTERN.finditer(key) if not _is_negated(key, m.start())}
-    if len(found) == 1:
-        return found.pop()
+    found = [m for m in _STATUS_PATTERN.finditer(key) if not _is_negated(key, m.start())]
+    if len({_STATUS_BY_WORD[m.group(1)] for m in found}) == 1:
+        return _STATUS_BY_WORD[found[0].group(1)]
+    latest = _latest_of_a_change(key, found)
+    if latest is not None:
+        return latest
     raise ValueError(f"not a status wording: {value!r} (expected one of {', '.join(STATUS_VALUES)})")
 
 
@@ -147,14 +186,26 @@ _TICKET_WORDS = (
     "story", "historia", "req", "request", "petici[oó]n", "solicitud", "pr", "mr", "ref", "referencia", "reference",
     "n[uú]mero", "number", "n[uú]m", "nr", "no", "id",
 )
+#: Trackers named before the id ("JIRA COS-145", "Jira: OPS-12", "GitHub issue #77"): the tool, not the id. Written
+#: as a key ("JIRA-482") the name stays, as the words above do.
+_TRACKERS = (
+    "jira", "redmine", "github", "gitlab", "bitbucket", "servicenow", "youtrack", "bugzilla", "mantis", "zendesk",
+    "freshdesk", "glpi", "otrs", "azure\\s+devops",
+)
+_TICKET_WORD = r"(?:(?:" + "|".join(_TICKET_WORDS + _TRACKERS) + r")(?![a-z_-])|n\.?\s*[º°])"
+# An article may lead ("el ticket #9812", "the issue 77"), and "de" / "of" join two words ("número de incidencia
+# 6630", "ID de incidencia: 6630"), but only before another word of the list: "incidencia de red" names no id.
 _TICKET_PREFIX = re.compile(
-    r"^(?:(?:" + "|".join(_TICKET_WORDS) + r")(?![a-z_-])|n\.?\s*[º°])\s*[:#.]?\s*", re.IGNORECASE
+    r"^(?:(?:el|la|los|las|the|our|nuestro|nuestra)\s+)?" + _TICKET_WORD
+    + r"\s*[:#.]?\s*(?:(?:de|del|of)\s+(?:(?:el|la|the)\s+)?(?=" + _TICKET_WORD + r"))?",
+    re.IGNORECASE,
 )
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})  # typographic dashes, as Word writes
 
 
 def parse_ticket_id(value: Any) -> str | None:
-    """Strip "#", "ID:" and "ticket" from a ticket reference: "#9812" -> "9812", "JIRA-482" stays."""
+    """Strip "#", "ID:", "ticket" and a tracker's name from a ticket reference: "#9812" -> "9812", "JIRA COS-145" ->
+    "COS-145", "número de incidencia 6630" -> "6630"; "JIRA-482" stays."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -183,7 +234,7 @@ def parse_ticket_id(value: Any) -> str | None:
 
 # Numbers ---------------------------------------------------------------------------------------------------
 
-_NUMBER_RE = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?|\d+")
+NUMBER_RE = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?|\d+")
 
 
 def parse_number(token: str) -> float:
@@ -336,8 +387,15 @@ _DURATION_RE = re.compile(
     r"(?:(?:de|of)\s+)?)?(?P<unit>" + _alternation(_UNIT_HOURS) + r")(?![a-z])"
 )
 # A fraction after a unit adds that part of the unit: "día y medio" = 12, "hora y media" = 1.5, "2 horas y cuarto".
-_AND_A_FRACTION_RE = re.compile(r"^\s*(?:y\s+(?P<es>medi[oa]|cuarto)|and\s+a\s+(?P<en>half|quarter))(?![a-z])")
-_FRACTION_OF = {"medio": 0.5, "media": 0.5, "half": 0.5, "cuarto": 0.25, "quarter": 0.25}
+# "y pico" / "y algo" (and a bit) adds an unstated part of the unit, which is not guessed: "hora y pico" reads as the
+# hour it states (1), as "una hora y pico", "an hour or so", "about an hour" and "unas 3 horas" read as theirs. The
+# number the person gave is kept and nothing is added to it; a quote with no number at all ("unas horas") stays
+# None. "20 y pico horas" (twenty-odd: anywhere up to 29) puts the "pico" in the number, not in the unit, and stays
+# unread (None).
+_AND_A_FRACTION_RE = re.compile(
+    r"^\s*(?:y\s+(?P<es>medi[oa]|cuarto|pico|algo)|and\s+a\s+(?P<en>half|quarter))(?![a-z])"
+)
+_FRACTION_OF = {"medio": 0.5, "media": 0.5, "half": 0.5, "cuarto": 0.25, "quarter": 0.25, "pico": 0.0, "algo": 0.0}
 # "one and a half hours", "2 y media horas": the half belongs to the number, before the unit.
 _N_AND_A_HALF_RE = re.compile(r"(?<![a-z0-9.,])(\d+|[a-z]+) (?:and a half|y medi[oa])(?= )")
 _CLOCK_RE = re.compile(r"(?<![\d])(\d+)\s*h\s*(\d{1,2})\s*(?:m|min)?(?![a-z\d])")  # "1h30", "1 h 30 min"
@@ -362,6 +420,12 @@ _WHOLE_DAY_RE = re.compile(
     rf"(?<![a-z0-9])(?:(?:un|una|a|an|one|the|el|la)\s+)?(?:{_WHOLE}\s+(?:(?:the|el|la|un|una|a)\s+)?{_ONE_DAY}"
     rf"|{_ONE_DAY}\s+{_WHOLE})(?![a-z])"
 )
+_UNIT_AHEAD = r"(?=(?:" + _alternation(_UNIT_HOURS) + r")(?![a-z]))"
+# "another hour", "otra jornada", "otro día": one more of the unit. Not after an article or "every" / "cada": "el
+# otro día" and "the other day" say when (recently), "every other day" how often; the plural ("otros días") is
+# unquantified. "otras 2 horas" and "another half hour" need no rewriting: their number is read as it stands.
+_ANOTHER_RE = re.compile(r"(?<![a-z])(?<!el )(?<!la )(?<!the )(?<!every )(?<!cada )(?:another|otr[oa])\s+" + _UNIT_AHEAD)
+_MORE_RE = re.compile(r"(?<![a-z])(?:more|extra|additional|adicional|adicionales|mas)\s+" + _UNIT_AHEAD)
 # "un cuarto de hora", "three quarters of an hour", "a quarter hour".
 _QUARTER_RE = re.compile(
     r"(?<![a-z])(?:(?P<n>un|a|one|tres|three)\s+)?(?:cuartos?|quarters?)\s+(?:de\s+(?:una\s+)?hora|of\s+an\s+hour|hour)"
@@ -419,6 +483,8 @@ def _rewrite_duration_words(text: str) -> str:
     text = re.sub(r"\b(?:full|whole|entire|entero|entera|completo|completa)\s+", "", text)  # "3 full days"
     text = re.sub(r"\b(?:entero|entera|completo|completa)\b", "", text)
     text = re.sub(r"\b(?:working|business|work)\s+(?=days?\b)", "", text)  # "2 working days" are 2 days
+    text = _MORE_RE.sub("", text)  # "2 more hours", "an extra day": as many as stated
+    text = _ANOTHER_RE.sub("1 ", text)  # "otra jornada", "another hour": one more
     return _N_AND_A_HALF_RE.sub(_plus_half, text).strip()
 
 

@@ -80,7 +80,7 @@ class ReportSchema:
             try:
                 return self.model.model_validate(data).model_dump(mode="json")
             except ValidationError as exc:
-                raise RecordInvalid(_one_line(exc)) from None
+                raise RecordInvalid(one_line(exc)) from None
         errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             first = errors[0]
@@ -149,7 +149,7 @@ def _path_part(part: Any) -> str:
     return str(part)
 
 
-def _one_line(exc: ValidationError) -> str:
+def one_line(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(_path_part(p) for p in err["loc"]) or "record"

@@ -75,10 +75,10 @@ def _llguidance(engine, schema):
                                                  defaults={"whitespace_flexible": False})
     mask = allocate_token_bitmask(1, tok.vocab_size)
 
-    def run(prompt):
+    def run(prompt, checkpoints=()):
         t0 = time.perf_counter()
         matcher = LLMatcher(tok, grammar)
-        engine.prime(prompt)
+        engine.prime(prompt, checkpoints)
         out, chosen, forced = [], 0, 0
         while not matcher.is_stopped() and chosen < 256:
             ff = matcher.compute_ff_tokens()
@@ -211,14 +211,14 @@ def main(argv=None) -> int:
                          _valid(schema, out["choices"][0]["text"]))
         if llg is not None:
             base.prime(prefix)
-            dt, chosen, forced, text_out = llg(free_prompt)
+            dt, chosen, forced, text_out = llg(free_prompt, [len(prefix)])
             llg_row.add(dt, len(free_prompt), 0, chosen, forced, 1, _valid(schema, text_out))
         if not args.no_raw:
             for name, (ex, prompt, tokens) in free_runs.items():
                 engine = ex.engine
                 engine.prime(ex._prefix_tokens)
                 t0 = time.perf_counter()
-                evaluated = engine.prime(prompt)  # the report's own tokens, in one batch
+                evaluated = engine.prime(prompt, [len(ex._prefix_tokens)])  # the report's own tokens, one batch
                 for t in tokens:
                     engine.llm.eval([t])
                 dt = time.perf_counter() - t0

@@ -50,6 +50,7 @@ class LabelledReport:
     id: str
     text: str
     gold: dict[str, Any]
+    quotes: dict[str, Any] | None = None  # the gold's quote form (``quotes`` of a synth line), when the line has one
 
 
 def report_text(item: dict[str, Any]) -> Any:
@@ -75,6 +76,17 @@ def _text_and_record(item: dict[str, Any]) -> tuple[Any, Any]:
     return text, None
 
 
+def _quotes(value: Any, where: str) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ReportxError(f"{where}: 'quotes' is not JSON") from None
+    if value is not None and not isinstance(value, dict):
+        raise ReportxError(f"{where}: 'quotes' must be a JSON object")
+    return value
+
+
 def read_labelled(path: Path, schema: ReportSchema, limit: int | None = None) -> list[LabelledReport]:
     """Read up to ``limit`` labelled reports from a JSONL file, gold validated against ``schema``."""
     path = Path(path)
@@ -92,7 +104,8 @@ def read_labelled(path: Path, schema: ReportSchema, limit: int | None = None) ->
         except RecordInvalid as exc:
             raise ReportxError(f"{where}: gold record invalid: {exc}") from None
         line = where.rsplit(":", 1)[1]
-        reports.append(LabelledReport(id=str(item.get("id", f"{path.stem}-{line}")), text=text, gold=gold))
+        reports.append(LabelledReport(id=str(item.get("id", f"{path.stem}-{line}")), text=text, gold=gold,
+                                      quotes=_quotes(item.get("quotes"), where)))
     if not reports:
         raise ReportxError(f"{path} holds no labelled reports")
     return reports

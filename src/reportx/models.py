@@ -163,3 +163,19 @@ def file_id(path: str | Path) -> str:
     if key not in _ID_CACHE:
         _ID_CACHE[key] = f"{p.name}@{sha256_file(p)[:12]}"
     return _ID_CACHE[key]
+
+
+#: GGUF metadata key (adapter or merged model) naming what the fine-tuned model answers: "quotes" or "values".
+ANSWER_KEY = "reportx.answer"
+
+
+def answer_format(path: str | Path | None) -> str:
+    """What a fine-tuned GGUF (a LoRA adapter or a merged model) answers, from its ``reportx.answer`` metadata:
+    "quotes" (the text of the report for each field) or "values" (the record; also every file written before
+    quote answers existed, which has no such key)."""
+    if path is None:
+        return "values"
+    from reportx.export.gguf_io import read_gguf_header
+
+    value = read_gguf_header(path, keep=lambda key: False).metadata.get(ANSWER_KEY)
+    return value.text() if value is not None and value.text() in ("quotes", "values") else "values"

@@ -5,49 +5,13 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
+from tests.extract.byte_engine import ByteEngine
 
 from reportx.extract.constrain import ConstrainedDecoder, Constraint, Cursor, Forced, compile_schema
 from reportx.schema import builtin_schema
 
 NODE = compile_schema(builtin_schema().json_schema)
-
-
-class ByteEngine:
-    """One token per byte (256 = end of text); the logits favour the bytes of ``wants``, in order."""
-
-    def __init__(self, wants: bytes) -> None:
-        self.wants = wants
-        self.seq: list[int] = []
-        self.prompt = 0
-
-    def is_end(self, token: int) -> bool:
-        return token == 256
-
-    def piece(self, token: int) -> bytes:
-        return b"" if token == 256 else bytes([token])
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(text.encode("utf-8"))
-
-    def detokenize(self, tokens: list[int]) -> bytes:
-        return b"".join(self.piece(t) for t in tokens)
-
-    def prime(self, tokens: list[int]) -> int:
-        self.seq = list(tokens)
-        return len(tokens)
-
-    def feed(self, tokens: list[int]) -> None:
-        self.seq += tokens
-
-    def logits(self) -> np.ndarray:
-        logits = np.zeros(257, dtype=np.float32)
-        written = len(self.seq) - self.prompt
-        if written < len(self.wants):
-            logits[self.wants[written]] = 10.0
-        logits[256] = 5.0
-        return logits
 
 
 def test_the_automaton_is_a_constraint():

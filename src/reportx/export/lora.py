@@ -308,7 +308,8 @@ def export_lora(
         out_tensors.append((gguf_base + ".lora_a", np.ascontiguousarray(a, dtype=out_type)))
         out_tensors.append((gguf_base + ".lora_b", np.ascontiguousarray(b, dtype=out_type)))
         result.modules.append(gguf_base)
-    _write_adapter(Path(out_path), arch_name, alpha, out_tensors, name=adapter_dir.parent.name or "adapter")
+    _write_adapter(Path(out_path), arch_name, alpha, out_tensors, name=adapter_dir.parent.name or "adapter",
+                   answer=card.answer if card is not None else "values")
     return result
 
 
@@ -387,13 +388,17 @@ def _check_against_base(gguf_name: str, a: np.ndarray, b: np.ndarray, base: _Bas
         )
 
 
-def _write_adapter(out_path: Path, arch: str, alpha: float, tensors: list[tuple[str, np.ndarray]], name: str) -> None:
+def _write_adapter(out_path: Path, arch: str, alpha: float, tensors: list[tuple[str, np.ndarray]], name: str,
+                   answer: str = "values") -> None:
     import gguf
+
+    from reportx.models import ANSWER_KEY
 
     with atomic_gguf_writer(out_path, arch) as writer:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_name(f"reportx LoRA ({name})")
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+        writer.add_string(ANSWER_KEY, answer)  # what extraction must read the answers as (reportx.models)
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(alpha))
         for tensor_name, array in tensors:
             writer.add_tensor(tensor_name, array)

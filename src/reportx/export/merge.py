@@ -39,6 +39,7 @@ from reportx.errors import ReportxError
 from reportx.export.check import CheckResult, check_gguf, compare_ggufs
 from reportx.export.gguf_io import GGUFHeader, GGUFTensorInfo, add_metadata, atomic_gguf_writer, read_gguf_header
 from reportx.export.lora import ADAPTER_CONFIG, export_lora
+from reportx.models import ANSWER_KEY, answer_format
 from reportx.train.runcard import is_run_dir, load_run_card
 
 #: what ``quant`` can be: the type of the merged tensors (f16, q8_0), or a whole file re-quantised by llama.cpp
@@ -257,7 +258,8 @@ def merge_lora_gguf(
         alignment = base.get("general.alignment")
         if alignment is not None:
             writer.add_custom_alignment(int(alignment))
-        add_metadata(writer, {k: v for k, v in base.metadata.items() if k not in _WRITER_KEYS})
+        add_metadata(writer, {k: v for k, v in base.metadata.items() if k not in (*_WRITER_KEYS, ANSWER_KEY)})
+        writer.add_string(ANSWER_KEY, answer_format(adapter_path))  # the adapter's answer form travels with it
         for name, info in base.tensors.items():  # in the base's order
             if name not in lora.pairs:
                 writer.add_tensor(name, _tensor_bytes(base, info), raw_dtype=gguf.GGMLQuantizationType(info.ggml_type))

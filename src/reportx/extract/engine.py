@@ -3,24 +3,25 @@
 Decoding is a short loop of our own over ``Llama.eval`` and the last token's logits instead of
 ``create_completion``, for three reasons:
 
-* **Prefix caching we can see.** :meth:`Engine.prime` keeps the longest common token prefix of the previous
-  sequence in llama.cpp's KV cache and evaluates only the rest, and counts what it evaluated. The few-shot
-  prefix (instructions and worked examples, ~850 tokens) is therefore evaluated once per process: report 2..N
-  pay only for their own ~100 tokens (``Generation.evaluated_tokens``; the tests and ``bench/extract_speed.py``
-  print it).
+* **Prefix caching we can see, and that changes nothing.** :meth:`Engine.prime` keeps the shared prompt prefix
+  (instructions and worked examples, up to ~850 tokens) in llama.cpp's KV cache and evaluates only the rest,
+  and counts what it evaluated: report 2..N pay only for their own ~100 tokens
+  (``Generation.evaluated_tokens``; the tests and ``bench/extract_speed.py`` print it). The prefix is always
+  evaluated as a batch of its own, so a record is the same bit for bit whichever report came before it.
 * **Stopping at the end of the JSON object** by bracket balancing (outside strings), so nothing after the
   record is generated.
 * **Constrained decoding** (:mod:`reportx.extract.constrain`) needs the logits of each step and the ability
   to feed several known tokens in one batch.
 
 Greedy (argmax) decoding is deterministic: the same model, adapter, prompt and thread count give the same
-answer.
+answer, in any process and after any other report.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,32 +150,45 @@ class Engine:
     def cached_tokens(self) -> list[int]:
         return self.model.input_ids.tolist()
 
-    def prime(self, tokens: list[int]) -> int:
+    def prime(self, tokens: list[int], checkpoints: Sequence[int] = ()) -> int:
         """Make the KV cache hold exactly ``tokens``, with the logits of the last one ready.
 
-        Keeps the longest common prefix with what the cache already holds and evaluates only the rest (at
-        least the last token, whose logits are needed). Returns the number of tokens evaluated.
+        ``checkpoints``: token counts at which the sequence is cut into separately evaluated batches (the
+        shared prompt prefix, say). The cache is reused only up to the longest checkpoint it already holds, and
+        the rest is evaluated one segment at a time, so the logits depend on the tokens and the checkpoints
+        alone, never on what an earlier report left in the cache: llama.cpp's CPU kernels round differently for
+        batches of different shapes (measured: up to 1.8 in a logit of the embedded model when a report's
+        prompt was evaluated in one batch instead of after a cached prefix), enough to change a greedy answer,
+        which would make a record depend on the report before it, or on which process of a batch job read it.
+        Returns the number of tokens evaluated.
         """
         if not tokens:
             raise ValueError("empty prompt")
         if len(tokens) >= self.n_ctx:
             raise ValueError(f"prompt of {len(tokens)} tokens does not fit the context of {self.n_ctx}")
+        cuts = sorted({c for c in checkpoints if 0 < c < len(tokens)})  # the last token is always evaluated
         model = self.model
-        cached = model.input_ids
-        n = min(len(cached), len(tokens) - 1)
-        common = 0
-        if n > 0:
-            a = np.asarray(cached[:n])
-            b = np.asarray(tokens[:n], dtype=a.dtype)
-            diff = np.nonzero(a != b)[0]
-            common = int(diff[0]) if diff.size else n
-        if not (common > 0 and model.keep(common)):
+        held = self._held_prefix(tokens, cuts[-1] if cuts else 0)
+        keep = max((c for c in cuts if c <= held), default=0)
+        if not (keep > 0 and model.keep(keep)):
             model.reset()
-            common = 0
-        rest = tokens[common:]
-        model.decode(rest)
-        self.total_evaluated += len(rest)
-        return len(rest)
+            keep = 0
+        for start, end in zip([keep, *cuts], [*cuts, len(tokens)], strict=True):
+            if end > start >= keep:
+                model.decode(tokens[start:end])
+        evaluated = len(tokens) - keep
+        self.total_evaluated += evaluated
+        return evaluated
+
+    def _held_prefix(self, tokens: list[int], limit: int) -> int:
+        """How many of the first ``limit`` tokens the KV cache already holds."""
+        cached = self.model.input_ids
+        n = min(len(cached), limit)
+        if n <= 0:
+            return 0
+        a = np.asarray(cached[:n])
+        diff = np.nonzero(a != np.asarray(tokens[:n], dtype=a.dtype))[0]
+        return int(diff[0]) if diff.size else n
 
     def feed(self, tokens: list[int]) -> None:
         """Append tokens to the sequence (one batch) and compute the logits after the last."""
@@ -196,14 +210,16 @@ class Engine:
 
     # Free generation ----------------------------------------------------------------------------------------
 
-    def generate_json(self, prompt: list[int], max_tokens: int = 256, monitor=None) -> Generation:
+    def generate_json(self, prompt: list[int], max_tokens: int = 256, monitor=None,
+                      checkpoints: Sequence[int] = ()) -> Generation:
         """Greedy decoding from ``prompt`` until the first JSON object closes, an end token, or ``max_tokens``.
 
         ``monitor``: an object with ``accept(token) -> bool`` (see :class:`reportx.extract.constrain.Monitor`);
-        decoding stops, unfinished, at the first token it refuses. That token is not kept.
+        decoding stops, unfinished, at the first token it refuses. That token is not kept. ``checkpoints``: see
+        :meth:`prime`.
         """
         start = time.perf_counter()
-        evaluated = self.prime(prompt)
+        evaluated = self.prime(prompt, checkpoints)
         balance = JsonBalance()
         out: list[int] = []
         finished = False

@@ -29,8 +29,9 @@ from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
 from reportx.extract.engine import Engine, Generation
 from reportx.extract.inputs import InputItem, normalize_text, text_sha256
 from reportx.extract.parse import loads_lenient
-from reportx.models import bundled_adapter, default_base_model, file_id
+from reportx.models import answer_format, bundled_adapter, default_base_model, file_id
 from reportx.schema import RecordInvalid, ReportSchema, load_schema
+from reportx.schema.quotes import answer_schema, locate, to_record
 
 MODES: tuple[str, ...] = get_args(Mode)
 PROMPT_FORMATS: tuple[str, ...] = get_args(PromptFormat)
@@ -60,6 +61,8 @@ class ExtractionResult:
     forced_tokens: int = 0  # tokens written by the constrainer rather than chosen by the model
     generations: list[Generation] = field(default_factory=list, repr=False)  # each attempt's decoding
     input_notes: list[str] = field(default_factory=list)  # how the input was read, e.g. bytes replaced
+    spans: dict[str, Any] | None = None  # quote answers: where each value is in the text ([start, end, quote])
+    notes: list[str] = field(default_factory=list)  # quote answers: quotes that did not normalise (made null)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +88,10 @@ class ExtractionResult:
         }
         if self.input_notes:
             meta["input_notes"] = list(self.input_notes)
+        if self.spans is not None:
+            meta["spans"] = self.spans
+        if self.notes:
+            meta["notes"] = list(self.notes)
         return meta
 
     def to_record(self) -> dict[str, Any]:
@@ -103,6 +110,16 @@ class ExtractionResult:
             "raw_output": self.raw_output,
             **{k: v for k, v in meta.items() if k not in ("source", "sha256")},
         }
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One answer checked: its ``record`` (and, for quote answers, ``spans`` and ``notes``) or the ``reason``."""
+
+    record: dict[str, Any] | None = None
+    reason: str | None = None
+    spans: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -245,9 +262,14 @@ class Extractor:
             available = len(examples) if examples is not None else len(prompts.FEWSHOT_EXAMPLES)
             if shots > available:
                 self.notices.append(f"--shots {shots}: only {available} worked examples exist, using {available}")
+        # A fine-tuned model trained on quote answers says so in its GGUF metadata (reportx.models.answer_format):
+        # its answers are quotes of the report, grounded (spans) and normalised by the schema's types.
+        self.answer = answer_format(setup.adapter_path or (setup.model_path if config.merged else None)) \
+            if mode == "finetuned" else "values"
+        decoded = answer_schema(self.schema) if self.answer == "quotes" else self.schema.json_schema
         self._decoder: ConstrainedDecoder | None
         try:
-            self._decoder = ConstrainedDecoder.for_schema(engine, self.schema.json_schema, max_tokens=max_tokens)
+            self._decoder = ConstrainedDecoder.for_schema(engine, decoded, max_tokens=max_tokens)
         except SchemaNotSupported as exc:
             self._decoder = None
             self.notices.append(f"constrained decoding is not available for this schema: {exc}")
@@ -356,21 +378,27 @@ class Extractor:
                 f"n_ctx {self.engine.n_ctx} and {self.max_tokens} for the answer)"
             )
             return
+        checkpoints = [len(self._prefix_tokens)]  # the shared prefix: cached, and always its own batch
         replay: list[int] | None = None
         reason = None
         attempts = [True] if self.constrained else [False, True] if self.config.retry == "constrained" else [False]
         if self._decoder is None:
             attempts = [False]
+        # Quote answers copy from the report as the prompt holds it; their offsets are into ``text`` as read.
+        source = text.strip() if self.answer == "quotes" else None
+        grounding = text if self.answer == "quotes" else None
         for constrained in attempts:
             if constrained and self._decoder is not None:
-                gen = self._decoder.generate(tokens, replay=replay)
+                gen = self._decoder.generate(tokens, replay=replay, checkpoints=checkpoints, source=source)
             else:
-                monitor = self._decoder.monitor() if self._decoder is not None else None
-                gen = self.engine.generate_json(tokens, self.max_tokens, monitor=monitor)
+                monitor = self._decoder.monitor(source=source) if self._decoder is not None else None
+                gen = self.engine.generate_json(tokens, self.max_tokens, monitor=monitor, checkpoints=checkpoints)
             self._account(result, gen, constrained)
-            record, reason = self._validate(gen)
-            if record is not None:
-                result.record, result.error = record, None
+            checked = self._validate(gen, grounding)
+            reason = checked.reason
+            if checked.record is not None:
+                result.record, result.error = checked.record, None
+                result.spans, result.notes = checked.spans, checked.notes
                 return
             replay = gen.tokens
         result.error = f"invalid output after {result.attempts} attempt{'s' if result.attempts > 1 else ''}: {reason}"
@@ -384,23 +412,34 @@ class Extractor:
         result.forced_tokens += gen.forced_tokens
         result.raw_output = gen.text
 
-    def _validate(self, gen: Generation) -> tuple[dict[str, Any] | None, str | None]:
+    def _validate(self, gen: Generation, source: str | None = None) -> Checked:
+        """The record of an answer, or why there is none. With quote answers (``source``: the report's text as
+        read) every quote must be in the report: where each one is comes back as ``spans`` (offsets into
+        ``source``), quotes that did not normalise as ``notes``."""
         if gen.left_schema:
-            return None, f"the answer left the schema after {gen.text[-40:]!r}"
+            return Checked(reason=f"the answer left the schema after {gen.text[-40:]!r}")
         if not gen.finished:
-            return None, f"the answer did not close its JSON object within {self.max_tokens} tokens"
+            return Checked(reason=f"the answer did not close its JSON object within {self.max_tokens} tokens")
         try:
             data = loads_lenient(gen.text)
         except ValueError as exc:
-            return None, f"not JSON: {exc}"
+            return Checked(reason=f"not JSON: {exc}")
         except RecursionError:  # json's decoder recurses once per nesting level
-            return None, "not JSON: nested too deeply"
+            return Checked(reason="not JSON: nested too deeply")
         try:
-            return self.schema.validate(data), None
+            if source is None:
+                return Checked(record=self.schema.validate(data))
+            if not isinstance(data, dict):
+                return Checked(reason=f"expected a JSON object, got {type(data).__name__}")
+            spans, ungrounded = locate(source, data, self.schema)
+            if ungrounded:
+                return Checked(reason="; ".join(ungrounded))
+            record, notes = to_record(self.schema, data)
+            return Checked(record=record, spans=spans, notes=notes)
         except RecordInvalid as exc:
-            return None, str(exc)
+            return Checked(reason=str(exc))
         except (TypeError, ValueError) as exc:  # a validator that raised outside pydantic's ValidationError
-            return None, f"{type(exc).__name__}: {exc}"
+            return Checked(reason=f"{type(exc).__name__}: {exc}")
 
     def extract_item(self, item: InputItem) -> ExtractionResult:
         """Extract an :class:`InputItem` from :func:`reportx.extract.inputs.discover` (unreadable ones too)."""

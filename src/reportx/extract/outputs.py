@@ -22,6 +22,16 @@ applies to regular files only: a pipe, FIFO or device such as ``/dev/stdout`` is
 CSV cells are escaped against formula injection (OWASP): a text cell starting with ``=``, ``+``, ``-``, ``@``,
 tab or carriage return, or with ``'`` itself, gets a leading ``'``; numbers are written as numbers. Failures
 to write (a full disk) raise ``ReportxError``, one line for the CLI.
+
+Spans (quote answers of a fine-tuned model: where each value is in the report text, ``text[start:end] == quote``):
+JSONL keeps them in ``_meta.spans``, the record's shape with a ``[start, end, quote]`` triple or null per leaf.
+SQLite has a ``spans`` table (``meta_spans`` if an array field's child table is already called ``spans``), one row
+per located value: ``report_id`` (``reports.id``, as the child tables), ``field`` (``budget_used_eur``, or
+``blockers_today.delay_hours`` for an item key), ``item`` (the list index, NULL for a top-level field), ``start``,
+``"end"`` (a keyword: quote it) and ``quote``; indexed on ``report_id``, created in every database (empty without
+spans), old ones included. CSV has a last ``spans`` column (``meta_spans`` where a field has that name): the tree
+as compact JSON, empty without spans; a CSV written before that column existed is resumed in its own layout
+(without it). Quote notes (``_meta.notes``), like ``input_notes``, are in JSONL only.
 """
 
 from __future__ import annotations
@@ -53,6 +63,10 @@ META_COLUMNS = ("source", "sha256", "model", "adapter", "mode", "constrained", "
                 "completion_tokens", "seconds")
 #: Child-table names for array fields whose table would otherwise be named after the field.
 CHILD_TABLE_NAMES = {"blockers_today": "blockers"}
+#: The CSV column (last) and SQLite table of the spans, prefixed ``meta_`` where a column / child table has the name.
+SPANS = "spans"
+#: (field, item, start, end, quote): one located value, as a row of the SQLite spans table.
+SpanRow = tuple[str, int | None, int, int, str]
 
 Key = tuple[str, str]
 #: (model id, adapter id, mode) of a record, as its provenance names them.
@@ -368,6 +382,43 @@ def _meta_names(schema_columns: set[str]) -> dict[str, str]:
     return {m: (f"meta_{m}" if m in schema_columns else m) for m in META_COLUMNS}
 
 
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, prefixed ``meta_`` (again) while ``taken`` holds it."""
+    while name in taken:
+        name = f"meta_{name}"
+    return name
+
+
+def _is_span(value: Any) -> bool:
+    """A ``[start, end, quote]`` triple."""
+    return (isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[2], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2]))
+
+
+def span_rows(spans: Any) -> list[SpanRow]:
+    """The located values of a spans tree, in its order: ``("budget_used_eur", None, 80, 91, "15.750,00 €")``,
+    ``("blockers_today.delay_hours", 0, 134, 140, "2 días")``. Object keys join the field with ``.``; the first
+    list index is the item, a deeper one (a user schema's list in a list item) is kept in the field as ``[i]``."""
+    rows: list[SpanRow] = []
+    _walk_spans(spans, "", None, rows)
+    return rows
+
+
+def _walk_spans(node: Any, field: str, item: int | None, rows: list[SpanRow]) -> None:
+    if _is_span(node):
+        if field:
+            rows.append((field, item, node[0], node[1], node[2]))
+    elif isinstance(node, dict):
+        for key, sub in node.items():
+            _walk_spans(sub, f"{field}.{key}" if field else str(key), item, rows)
+    elif isinstance(node, (list, tuple)):
+        for i, sub in enumerate(node):
+            if item is None:
+                _walk_spans(sub, field, i, rows)
+            else:
+                _walk_spans(sub, f"{field}[{i}]", item, rows)
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -409,7 +460,10 @@ class CsvSink(Sink):
     Every text cell (record fields, joined columns, provenance, header) is escaped against formula injection
     by the OWASP rule: one starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (or ``'``, to keep
     the escape reversible) gets a leading ``'``, so a source named ``=1+1.txt`` is written ``'=1+1.txt``.
-    Numbers, and joined lists of numbers only, are written as they are (``-3.5`` stays a number)."""
+    Numbers, and joined lists of numbers only, are written as they are (``-3.5`` stays a number).
+
+    The last column, ``spans``, holds the spans as compact JSON (empty without spans). A file written before it
+    existed (the same header without it) is resumed and appended to in that layout, without spans."""
 
     def __init__(self, path: Path, schema: ReportSchema, overwrite: bool = False) -> None:
         super().__init__()
@@ -418,7 +472,9 @@ class CsvSink(Sink):
         self.columns = _flat_columns(schema)
         names = [c[0] for c in self.columns]
         self.meta_names = _meta_names(set(names))
-        self.header = names + [self.meta_names[m] for m in META_COLUMNS]
+        self.spans_name = _free_name(SPANS, set(names))
+        self.header = names + [self.meta_names[m] for m in META_COLUMNS] + [self.spans_name]
+        self.with_spans = True  # False when resuming a file written without the spans column
         self._lock = lock_output(path)
         try:
             self._open(path, overwrite)
@@ -437,7 +493,9 @@ class CsvSink(Sink):
             _cut_partial_tail(path)
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 rows = list(csv.reader(fh))
-            if rows and rows[0] != header:
+            if rows and rows[0] == header[:-1]:  # written before the spans column: keep its layout
+                self.header, header, self.with_spans = self.header[:-1], header[:-1], False
+            elif rows and rows[0] != header:
                 raise ReportxError(
                     f"{path} has other columns than this schema's: use --overwrite or another output file"
                 )
@@ -487,6 +545,9 @@ class CsvSink(Sink):
                 row.append(joined if numbers_only else csv_escape(joined))
         meta = result.meta
         row += [csv_escape(_cell(meta[m])) for m in META_COLUMNS]
+        if self.with_spans:
+            spans = "" if result.spans is None else json.dumps(result.spans, ensure_ascii=False, separators=(",", ":"))
+            row.append(csv_escape(spans))
         self._write_row(row)
         self.keys.add((result.source or "", result.sha256))
 
@@ -521,7 +582,9 @@ def _sql_value(value: Any) -> Any:
 class SqliteSink(Sink):
     """A ``reports`` table (the schema's scalar fields, composite ones as JSON text, the provenance, and the
     whole record as ``record_json``) and, per array-of-objects field, a child table keyed to it
-    (``blockers``: ``report_id``, ``position``, ``ticket_id``, ``delay_hours``). One transaction per record."""
+    (``blockers``: ``report_id``, ``position``, ``ticket_id``, ``delay_hours``), and a ``spans`` table keyed the
+    same way (``report_id``, ``field``, ``item``, ``start``, ``"end"``, ``quote``: see :func:`span_rows`), created
+    in old databases too. One transaction per record."""
 
     def __init__(self, path: Path, schema: ReportSchema, overwrite: bool = False) -> None:
         super().__init__()
@@ -553,6 +616,7 @@ class SqliteSink(Sink):
             else:
                 self.fields.append((key, _sql_type(schema, node)))
         self.meta_names = _meta_names({f for f, _ in self.fields} | {"id", "record_json"})
+        self.spans_table = _free_name(SPANS, {table for _, table, _ in self.children} | {"reports"})
         try:
             self.conn = sqlite3.connect(str(path), isolation_level=None)
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -587,6 +651,21 @@ class SqliteSink(Sink):
             self.conn.execute(
                 f"CREATE INDEX IF NOT EXISTS {_sql_ident(table + '_report')} ON {_sql_ident(table)} (report_id)"
             )
+        self._create_spans()
+
+    def _create_spans(self) -> None:
+        """The spans table (IF NOT EXISTS: a database written before it existed gets it) and its index."""
+        table = _sql_ident(self.spans_table)
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE, "
+            'field TEXT NOT NULL, item INTEGER, start INTEGER NOT NULL, "end" INTEGER NOT NULL, quote TEXT NOT NULL)'
+        )
+        existing = [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")]
+        if existing != ["report_id", "field", "item", "start", "end", "quote"]:
+            raise sqlite3.DatabaseError(f"its {self.spans_table} table has other columns than reportx's (use --overwrite)")
+        self.conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {_sql_ident(self.spans_table + '_report')} ON {table} (report_id)"
+        )
 
     def write(self, result: ExtractionResult) -> None:
         record = result.record or {}
@@ -611,6 +690,11 @@ class SqliteSink(Sink):
                         f"VALUES ({', '.join('?' * len(cols))})",
                         vals,
                     )
+            conn.executemany(
+                f'INSERT INTO {_sql_ident(self.spans_table)} (report_id, field, item, start, "end", quote) '
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(report_id, _utf8_safe(f), i, a, b, _utf8_safe(q)) for f, i, a, b, q in span_rows(result.spans)],
+            )
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:  # SQLite may already have rolled back (a full disk)

@@ -25,6 +25,7 @@ from reportx.schema import builtin_schema
 from reportx.schema.conventions import STATUS_WORDS, fold
 from reportx.synth.families import FAMILIES, Family, render
 from reportx.synth.injection import inject
+from reportx.synth.quotes import Unquotable, quote_form
 from reportx.synth.records import Record, make_record
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -45,7 +46,9 @@ class Example:
     impact, or planned for the next step); it is for checks and is not written to the dataset.
     ``injection`` is the snippet inserted into a training report to teach that report text is data
     (``synth.injection``; empty for most reports), ``injection_kind`` its kind, ``rendered`` the text before
-    it (empty when there is none); the gold ignores it.
+    it (empty when there is none); the gold ignores it. ``quotes`` is the gold's quote form (the text that
+    states each field, :mod:`reportx.synth.quotes`) and ``spans`` its ``[start, end, quote]`` offsets into
+    ``text``; both None, with the reason in ``unquoted``, when a field's surface could not be found.
     """
 
     id: str
@@ -58,6 +61,9 @@ class Example:
     injection: str = ""
     injection_kind: str = ""
     rendered: str = ""
+    quotes: dict | None = None
+    spans: dict | None = None
+    unquoted: str = ""
 
     @property
     def clean_text(self) -> str:
@@ -119,9 +125,15 @@ def synthesize(n: int, seed: int = 0, inject_share: float = 0.0) -> list[Example
             if inject_rng.random() < inject_share:
                 rendered = text
                 text, snippet, kind = inject(inject_rng, text, lang)
+        quotes = spans = None
+        unquoted = ""
+        try:
+            quotes, spans = quote_form(text, gold, rec, schema)
+        except Unquotable as exc:
+            unquoted = str(exc)
         examples.append(Example(id=f"s{seed}-{i:06d}", lang=lang, family=family.name, split=split, text=text,
                                 gold=gold, distractor_tickets=distractors, injection=snippet, injection_kind=kind,
-                                rendered=rendered))
+                                rendered=rendered, quotes=quotes, spans=spans, unquoted=unquoted))
     return examples
 
 
@@ -192,6 +204,7 @@ def write_dataset(examples: list[Example], out_dir: str | Path, seed: int | None
         answers = [schema.dumps(e.gold) for e in part]
         _write_jsonl(out / f"{split}.jsonl", (
             {"id": e.id, "lang": e.lang, "family": e.family, "instruction": task, "input": e.text, "output": a,
+             **({"quotes": schema.dumps(e.quotes), "spans": e.spans} if e.quotes is not None else {}),
              **({"injection": e.injection_kind} if e.injection_kind else {})}
             for e, a in zip(part, answers, strict=True)
         ))

@@ -34,6 +34,12 @@ class TrainConfig(BaseModel):
     max_eval_examples: int = Field(48, gt=0, description="Eval loss on the first N val examples (it is slow on CPU).")
     output_dir: Path = Field(Path("runs/default"), description="Run directory: checkpoints, adapter, run card.")
 
+    answer: Literal["quotes", "values"] = Field(
+        "quotes",
+        description='What the model learns to answer: "quotes" (the text of the report that states each field, '
+        "normalised by the schema's types; needs training lines with a 'quotes' form, as reportx synth writes) or "
+        '"values" (the normalised record itself).',
+    )
     init_adapter: Path | None = Field(
         None,
         description="Continue from this adapter instead of a fresh LoRA: a GGUF LoRA from reportx export (the "

@@ -58,9 +58,27 @@ def _say(message: str) -> None:
     print(f"reportx train: {message}", file=sys.stderr, flush=True)
 
 
-def prompt_completion(report: LabelledReport, schema: ReportSchema) -> dict[str, str]:
-    """One training pair in TRL's prompt/completion form; TRL appends the EOS token to the completion."""
+def prompt_completion(report: LabelledReport, schema: ReportSchema, answer: str = "values") -> dict[str, str]:
+    """One training pair in TRL's prompt/completion form; TRL appends the EOS token to the completion.
+    ``answer``: "values" (the gold record) or "quotes" (its quote form: the model quotes, the code normalises)."""
+    if answer == "quotes":
+        if report.quotes is None:
+            raise ValueError(f"report {report.id} has no quote form")
+        return {"prompt": finetuned_prompt(report.text, schema), "completion": schema.dumps(report.quotes)}
     return {"prompt": finetuned_prompt(report.text, schema), "completion": schema.dumps(report.gold)}
+
+
+def _answerable(reports: list[LabelledReport], answer: str, what: str) -> list[LabelledReport]:
+    """The reports that have the answer form to train on; quote training skips those without one (counted)."""
+    if answer != "quotes":
+        return reports
+    kept = [r for r in reports if r.quotes is not None]
+    if reports and not kept:
+        raise ReportxError(f"{what} has no quote answers ('quotes' on each line, as reportx synth writes them): "
+                           "re-run reportx synth, or set answer: values")
+    if len(kept) < len(reports):
+        _say(f"{what}: {len(reports) - len(kept)} reports without a quote form skipped")
+    return kept
 
 
 def _fits(pairs: list[dict[str, str]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, str]], int]:
@@ -257,11 +275,13 @@ def _set_up_torch(config: TrainConfig, choice: BackendChoice) -> None:
 
 def _training_pairs(
     train_reports: list[LabelledReport], val_reports: list[LabelledReport], schema: ReportSchema, tokenizer: Any,
-    max_length: int,
+    max_length: int, answer: str = "values",
 ) -> tuple[list[dict[str, str]], list[dict[str, str]], int]:
     """Training and eval pairs that fit ``max_length``, and how many training examples were skipped."""
-    train_pairs, skipped = _fits([prompt_completion(r, schema) for r in train_reports], tokenizer, max_length)
-    val_pairs, _ = _fits([prompt_completion(r, schema) for r in val_reports], tokenizer, max_length)
+    train_reports = _answerable(train_reports, answer, "train_file")
+    val_reports = _answerable(val_reports, answer, "val_file")
+    train_pairs, skipped = _fits([prompt_completion(r, schema, answer) for r in train_reports], tokenizer, max_length)
+    val_pairs, _ = _fits([prompt_completion(r, schema, answer) for r in val_reports], tokenizer, max_length)
     if skipped:
         _say(f"skipped {skipped} training examples longer than max_length={max_length}")
     if not train_pairs:
@@ -297,7 +317,8 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool | No
     from datasets import Dataset
 
     datasets.disable_progress_bars()  # our own progress bar is the one to watch
-    train_pairs, val_pairs, skipped = _training_pairs(train_reports, val_reports, schema, tokenizer, config.max_length)
+    train_pairs, val_pairs, skipped = _training_pairs(train_reports, val_reports, schema, tokenizer, config.max_length,
+                                                      config.answer)
 
     # 4. SFT with loss on the completion only (the trainer module imports TRL: only now that a run starts)
     from reportx.train.progress import LossProgress

@@ -111,6 +111,11 @@ class RunCard(_CardPart):
         """The card as JSON values, with the keys it was built or loaded with (none added)."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
+    @property
+    def answer(self) -> str:
+        """What the adapter answers: "quotes" or "values" (cards from before quote answers: values)."""
+        return str(self.config.get("answer") or "values")
+
     def adapter_path(self, run_dir: str | Path) -> Path:
         """The run's PEFT adapter directory (``adapter/`` unless the card says otherwise)."""
         return Path(run_dir) / (self.adapter_dir or ADAPTER_DIR)

@@ -29,6 +29,15 @@ continues from the first token it rejects, so only the part of the answer that w
 The decoder uses the automaton only through the small :class:`~.protocol.Constraint` protocol (check bytes,
 advance, forced text, finished / complete, close), so another engine (llguidance, say) could take its place.
 
+Quote answers: a string leaf marked ``"x-reportx-quote": true`` (``{"type": "string", ...}`` or ``{"type":
+["string", "null"], ...}``) must be an exact, non-empty quote of the report, whole words at its edges (never a
+fragment such as the ``n`` of ``Informe``), so the decoder takes the report's text (``generate(...,
+source=text)``, ``monitor(source=text)``; a ValueError without it). The model quotes, the
+code normalises: a misspelt, accent-stripped or paraphrased copy of the report is impossible by construction,
+and the normalisation of what was quoted (dates, amounts, ids) is done by code afterwards. Byte-exact on the
+report's UTF-8 after unescaping: ``\\"``, ``\\\\``, ``\\n``, ``\\t``, ``\\r``, ``\\b``, ``\\f`` where the report
+has that character; ``\\uXXXX`` and ``\\/`` are refused in quotes. Details: :mod:`.quote`.
+
 Numbers: the automaton also lets a number carry digit-group separators (``3,200``, ``4.500``) as a model
 copying the report tends to write them; :func:`reportx.extract.parse.loads_lenient` reads those by the
 product's money convention (``4.500`` = 4500) instead of letting JSON truncate them to 3 or 4.5.
@@ -64,8 +73,17 @@ from reportx.extract.constrain.automaton import (
 from reportx.extract.constrain.compiler import SchemaNotSupported, charset_pattern, compile_schema
 from reportx.extract.constrain.cursor import MAX_SAME_TOKEN, Cursor
 from reportx.extract.constrain.decoder import ConstrainedDecoder, Monitor
-from reportx.extract.constrain.nodes import DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING_BYTES, Node, first_bytes
+from reportx.extract.constrain.nodes import (
+    DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_STRING_BYTES,
+    Node,
+    QuoteNode,
+    bind_source,
+    first_bytes,
+    has_quotes,
+)
 from reportx.extract.constrain.protocol import Constraint, Forced
+from reportx.extract.constrain.quote import QUOTE_KEYWORD, QuoteSource
 
 __all__ = [
     "DEFAULT_MAX_ITEMS",
@@ -74,6 +92,7 @@ __all__ = [
     "MAX_GROUP_DIGITS",
     "MAX_INT_DIGITS",
     "MAX_SAME_TOKEN",
+    "QUOTE_KEYWORD",
     "ConstrainedDecoder",
     "Constraint",
     "Cursor",
@@ -81,13 +100,17 @@ __all__ = [
     "Frame",
     "Monitor",
     "Node",
+    "QuoteNode",
+    "QuoteSource",
     "SchemaNotSupported",
     "State",
+    "bind_source",
     "charset_pattern",
     "closing_bytes",
     "compile_schema",
     "first_bytes",
     "forced_bytes",
+    "has_quotes",
     "initial_state",
     "is_complete",
     "step",

@@ -9,6 +9,13 @@ It accepts the JSON text of a conforming value, keys in schema order, compact (`
 ``ReportSchema.dumps`` writes gold answers) or with ``json.dumps``' default spaces after ``:`` and ``,``.
 Numbers may carry digit-group separators (``3,200``, ``4.500``) as a model copying the report tends to write
 them; :func:`reportx.extract.parse.loads_lenient` reads those by the product's money convention.
+
+A quote (:class:`~reportx.extract.constrain.nodes.QuoteNode`, bound to the report's text by
+:func:`~reportx.extract.constrain.nodes.bind_source`) is a string whose content must be a non-empty substring of
+the report (:mod:`reportx.extract.constrain.quote`): the model quotes, the code normalises, and a misspelt copy
+is impossible by construction; it starts and ends at word edges (never a fragment of a word). Its frame holds the
+set of positions where the quote so far ends in the report; nothing in a quote is forced, and closing one early
+finishes the word it is in (one that is empty writes the report's first quotable word).
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ from reportx.extract.constrain.nodes import (
     NumNode,
     ObjNode,
     PatternStrNode,
+    QuoteNode,
     StrNode,
     UnionNode,
     first_bytes,
 )
+from reportx.extract.constrain.quote import UNESCAPE
 from reportx.extract.jsonscan import (
     BACKSLASH,
     CLOSE_BRACKET,
@@ -108,6 +117,16 @@ class PatternStrFrame(NamedTuple):
     chars: int
 
 
+class QuoteFrame(NamedTuple):
+    """Inside a quote of ``node``: ``ends``, the positions in the source where the ``nbytes`` bytes written so far
+    (unescaped) end, as a bitset; ``esc``: right after a backslash."""
+
+    node: QuoteNode
+    ends: int
+    nbytes: int
+    esc: bool
+
+
 class NumFrame(NamedTuple):
     """Inside a number; ``run``: digits in the current run, ``groups``: digit groups so far."""
 
@@ -133,7 +152,7 @@ class ArrFrame(NamedTuple):
     phase: ArrPhase
 
 
-Frame = LitFrame | ValueFrame | StrFrame | PatternStrFrame | NumFrame | EnumFrame | ArrFrame
+Frame = LitFrame | ValueFrame | StrFrame | PatternStrFrame | QuoteFrame | NumFrame | EnumFrame | ArrFrame
 State = tuple[Frame, ...]
 
 
@@ -210,10 +229,8 @@ def _step_value(top: ValueFrame, rest: State, b: int) -> _Step:
         return None if chosen is None else _Again(rest + (ValueFrame(chosen),))
     if isinstance(node, LitNode):
         return _Again(rest + (LitFrame(node.text, 0),))
-    if isinstance(node, StrNode):
-        return rest + (StrFrame(node, 0, 0, NO_ESCAPE, 0),) if b == QUOTE else None
-    if isinstance(node, PatternStrNode):
-        return rest + (PatternStrFrame(node, 0),) if b == QUOTE else None
+    if isinstance(node, (StrNode, PatternStrNode, QuoteNode)):
+        return rest + (_open_string(node),) if b == QUOTE else None
     if isinstance(node, NumNode):
         return _Again(rest + (NumFrame(node, "start", 0, False, 0),))
     if isinstance(node, EnumNode):
@@ -223,6 +240,17 @@ def _step_value(top: ValueFrame, rest: State, b: int) -> _Step:
     if isinstance(node, ObjNode):
         return _Again(rest + _object_frames(node))
     raise AssertionError(node)
+
+
+def _open_string(node: StrNode | PatternStrNode | QuoteNode) -> Frame:
+    """The frame of a string of ``node`` just opened."""
+    if isinstance(node, StrNode):
+        return StrFrame(node, 0, 0, NO_ESCAPE, 0)
+    if isinstance(node, PatternStrNode):
+        return PatternStrFrame(node, 0)
+    if node.source is None:
+        raise ValueError("a quote node is not bound to a source text: see reportx.extract.constrain.bind_source")
+    return QuoteFrame(node, node.source.start, 0, False)
 
 
 def _object_frames(node: ObjNode) -> State:
@@ -283,6 +311,24 @@ def _step_pattern_str(top: PatternStrFrame, rest: State, b: int) -> _Step:
         return rest if chars else None
     allowed = node.rest if chars else node.first
     return rest + (PatternStrFrame(node, chars + 1),) if b in allowed and chars < node.max_chars else None
+
+
+def _step_quote(top: QuoteFrame, rest: State, b: int) -> _Step:
+    node = top.node
+    source = node.source
+    assert source is not None  # a QuoteFrame is only opened on a bound node
+    if top.esc:
+        b = UNESCAPE.get(b, -1)  # "\/" and "\u" are refused: -1 matches no byte
+    elif b == QUOTE:
+        return rest if top.nbytes and top.ends & source.edges else None  # non-empty, whole characters and words
+    elif top.nbytes >= node.max_bytes and top.ends & source.edges:
+        return None  # long enough: nothing new (the character, or the word, begun is finished first)
+    elif b == BACKSLASH:
+        return rest + (QuoteFrame(node, top.ends, top.nbytes, True),) if top.ends & source.escapable else None
+    elif b < SPACE:
+        return None  # a raw control character: JSON writes those escaped
+    ends = source.match(top.ends, b)
+    return rest + (QuoteFrame(node, ends, top.nbytes + 1, False),) if ends else None
 
 
 def _step_num(top: NumFrame, rest: State, b: int) -> _Step:
@@ -352,6 +398,7 @@ _STEPS: dict[type, Callable[..., _Step]] = {
     ValueFrame: _step_value,
     StrFrame: _step_str,
     PatternStrFrame: _step_pattern_str,
+    QuoteFrame: _step_quote,
     NumFrame: _step_num,
     EnumFrame: _step_enum,
     ArrFrame: _step_arr,
@@ -454,6 +501,9 @@ def _closing_byte(state: State) -> int:
         return QUOTE if top.chars >= top.node.min_chars else _PAD  # pad a too-short string with "x"
     if isinstance(top, PatternStrFrame):
         return QUOTE if top.chars else min(top.node.first)
+    if isinstance(top, QuoteFrame):  # the closing quote, or the report's next byte (its first, in an empty quote)
+        assert top.node.source is not None
+        return top.node.source.closing_byte(top.ends, top.nbytes, top.esc)
     if isinstance(top, NumFrame):  # a number that cannot end yet ("-", "4.", "3,")
         return ZERO
     if isinstance(top, EnumFrame):
@@ -466,7 +516,8 @@ def _closing_byte(state: State) -> int:
 
 
 # The first byte of the smallest value of a node that is neither a literal, an enum nor a number.
-_MINIMAL_FIRST: dict[type, int] = {StrNode: QUOTE, PatternStrNode: QUOTE, ArrNode: OPEN_BRACKET, ObjNode: OPEN_BRACE}
+_MINIMAL_FIRST: dict[type, int] = {StrNode: QUOTE, PatternStrNode: QUOTE, QuoteNode: QUOTE,
+                                   ArrNode: OPEN_BRACKET, ObjNode: OPEN_BRACE}
 
 
 def _minimal_first(node: Node) -> int:

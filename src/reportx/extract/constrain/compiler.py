@@ -4,6 +4,11 @@ Supported: objects with their fixed keys, strings (bounded length; a ``pattern``
 ``^[...][...]*$`` / ``^[...]+$`` enforced character by character), numbers (``minimum`` >= 0 as "no minus
 sign"), enums / consts, null, booleans, arrays (bounded), ``anyOf`` / ``oneOf`` / type lists, a one-schema
 ``allOf``, local ``$ref``. Anything else raises :class:`SchemaNotSupported`.
+
+A string leaf marked ``"x-reportx-quote": true`` (``{"type": "string", ...}`` or ``{"type": ["string", "null"],
+...}``) compiles to a :class:`~reportx.extract.constrain.nodes.QuoteNode`: an exact quote of the report
+(:mod:`reportx.extract.constrain.quote`); its ``maxLength`` bounds it, ``minLength`` and ``pattern`` are left
+to validation (a quote is never empty), an ``enum`` / ``const`` takes precedence over the mark.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from reportx.extract.constrain.nodes import (
     ObjNode,
     PatternStrNode,
     Prop,
+    QuoteNode,
     StrNode,
     UnionNode,
     first_bytes,
 )
+from reportx.extract.constrain.quote import QUOTE_KEYWORD
 
 MAX_REF_HOPS = 32  # more $ref hops in a row than this is a recursive $ref
 MAX_DEPTH = 24  # deeper than this is a recursive schema
@@ -138,6 +145,9 @@ def _compile_type(types: Any, node: dict, root: dict, depth: int) -> Node:
 
 
 def _compile_string(node: dict) -> Node:
+    if node.get(QUOTE_KEYWORD) is True:
+        max_chars = node.get("maxLength")
+        return QuoteNode(1 << 30 if max_chars is None else max(1, int(max_chars)) * 4)
     charset = charset_pattern(node["pattern"]) if isinstance(node.get("pattern"), str) else None
     if charset is not None:
         limit = node.get("maxLength")
@@ -213,12 +223,13 @@ def _json_type(value: Any) -> str:
 
 
 # How general a branch is, for routing a first byte that two branches of a union share.
-_RANK: dict[type, int] = {StrNode: 3, PatternStrNode: 3, NumNode: 2, ObjNode: 2, ArrNode: 2, EnumNode: 1, LitNode: 0}
+_RANK: dict[type, int] = {StrNode: 3, PatternStrNode: 3, QuoteNode: 3, NumNode: 2, ObjNode: 2, ArrNode: 2, EnumNode: 1,
+                          LitNode: 0}
 
 
 def _union(branches: list[Node]) -> Node:
     # Flatten nested unions, then route each first byte to one branch. Where branches overlap, the more
-    # general one wins: a free string over a string enum, a number over an integer.
+    # general one wins: a free string over a string enum or a quote, a number over an integer.
     flat: list[Node] = []
     for b in branches:
         flat.extend(b.branches if isinstance(b, UnionNode) else [b])
@@ -236,7 +247,7 @@ def _union(branches: list[Node]) -> Node:
                 route[byte] = merged
             elif _RANK[type(b)] > _RANK[type(current)] or (
                 isinstance(b, NumNode) and isinstance(current, NumNode) and current.integer
-            ):
+            ) or (isinstance(b, StrNode) and isinstance(current, QuoteNode)):
                 route[byte] = b
     if len(flat) == 1:
         return flat[0]

@@ -12,7 +12,7 @@ from reportx.extract.constrain.automaton import (
     step,
     step_bytes,
 )
-from reportx.extract.constrain.nodes import Node
+from reportx.extract.constrain.nodes import Node, bind_source
 from reportx.extract.constrain.protocol import Forced
 from reportx.extract.jsonscan import CLOSE_BRACKET, CLOSERS, COMMA, OPEN_BRACKET, OPENERS, QUOTE, string_end
 
@@ -49,11 +49,15 @@ class Cursor:
     """The automaton's state plus the text so far, with two guards against greedy repetition loops: after
     three identical items in a row an array must end (two identical blockers can be real; more in a row is a
     small model repeating itself, which greedy decoding would otherwise continue up to ``maxItems``), and no
-    token may follow itself more than ``MAX_SAME_TOKEN`` times in a row."""
+    token may follow itself more than ``MAX_SAME_TOKEN`` times in a row.
 
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        self.state: State = initial_state(node)
+    ``source``: the report's text, which the schema's quote fields must quote (see
+    :mod:`reportx.extract.constrain.quote`); required when the schema has any (ValueError without it), ignored
+    otherwise."""
+
+    def __init__(self, node: Node, source: str | None = None) -> None:
+        self.node = bind_source(node, source)
+        self.state: State = initial_state(self.node)
         self._text = bytearray()
         self._arrays: dict[int, int] = {}  # stack index of an open array frame -> offset of its "["
         self._last = b""

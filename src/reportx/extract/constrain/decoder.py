@@ -2,11 +2,16 @@
 
 The decoder sees its constraint only through :class:`~reportx.extract.constrain.protocol.Constraint`; the
 one it makes by default is the schema automaton (:class:`~reportx.extract.constrain.cursor.Cursor`).
+
+Quote fields (``"x-reportx-quote": true`` in the schema, :mod:`reportx.extract.constrain.quote`) must be exact
+quotes of the report: :meth:`ConstrainedDecoder.generate` and :meth:`ConstrainedDecoder.monitor` then take the
+report's text as ``source``. The model quotes, the code normalises: a misspelt copy is impossible by construction.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +19,7 @@ import numpy as np
 
 from reportx.extract.constrain.compiler import compile_schema
 from reportx.extract.constrain.cursor import Cursor
-from reportx.extract.constrain.nodes import Node
+from reportx.extract.constrain.nodes import Node, has_quotes
 from reportx.extract.constrain.protocol import Constraint
 from reportx.extract.engine import ContextFull, Engine, Generation
 
@@ -48,14 +53,25 @@ class ConstrainedDecoder:
     def for_schema(cls, engine: Engine, json_schema: dict[str, Any], max_tokens: int = 384) -> ConstrainedDecoder:
         return cls(engine, compile_schema(json_schema), max_tokens)
 
-    def new_constraint(self) -> Constraint[Any]:
-        """A fresh constraint for one answer: the schema automaton with its loop guards. A subclass may return
-        any other :class:`Constraint` (another engine's)."""
-        return Cursor(self.node)
+    @property
+    def needs_source(self) -> bool:
+        """Whether the schema has quote fields, so that decoding needs the report's text (``source=``)."""
+        return has_quotes(self.node)
 
-    def monitor(self) -> Monitor:
-        """A checker for free decoding: says at which token a free answer leaves the schema."""
-        return Monitor(self)
+    def new_constraint(self, source: str | None = None) -> Constraint[Any]:
+        """A fresh constraint for one answer: the schema automaton with its loop guards, its quote fields bound to
+        ``source`` (the report's text; ValueError without it when the schema has quote fields). A subclass may
+        return any other :class:`Constraint` (another engine's)."""
+        return Cursor(self.node, source)
+
+    def _fresh(self, source: str | None) -> Constraint[Any]:
+        # Without a source, called as before quotes existed, so that a subclass's new_constraint(self) still works.
+        return self.new_constraint() if source is None else self.new_constraint(source)
+
+    def monitor(self, source: str | None = None) -> Monitor:
+        """A checker for free decoding: says at which token a free answer leaves the schema (or, in a quote field,
+        the report's text: ``source``)."""
+        return Monitor(self, source)
 
     def _check(self, constraint: Constraint[Any], token: int) -> Any | None:
         if self.engine.is_end(token):
@@ -116,18 +132,23 @@ class ConstrainedDecoder:
             checked = window
         raise _DeadEnd()  # pragma: no cover - every automaton state has a continuation
 
-    def generate(self, prompt: list[int], replay: list[int] | None = None) -> Generation:
+    def generate(self, prompt: list[int], replay: list[int] | None = None,
+                 checkpoints: Sequence[int] = (), source: str | None = None) -> Generation:
         """Constrained greedy decoding of one record after ``prompt``.
 
         ``replay``: tokens of an earlier free answer; the longest prefix the automaton accepts is kept (it is
         what constrained greedy decoding would also have chosen, less the forcing) and decoding resumes after it.
+        ``checkpoints``: see :meth:`reportx.extract.engine.Engine.prime`; the end of ``prompt`` is one too, so a
+        replay evaluates only the kept tokens.
+        ``source``: the report's text, which the schema's quote fields (``"x-reportx-quote": true``) must quote
+        exactly; required when the schema has any (ValueError), ignored otherwise.
         """
         engine = self.engine
         start = time.perf_counter()
-        constraint = self.new_constraint()
+        constraint = self._fresh(source)
         tally = _Tally(tokens=self._replay(constraint, replay or []))
         replayed = tally.chosen = len(tally.tokens)
-        evaluated = engine.prime(prompt + tally.tokens)
+        evaluated = engine.prime(prompt + tally.tokens, [*checkpoints, len(prompt)])
         try:
             self._decode(constraint, tally)
         except (ContextFull, _DeadEnd):
@@ -194,9 +215,9 @@ class Monitor:
     False at the first token no schema-valid answer could contain, so free decoding can stop there instead of
     generating a doomed tail, and the constrained retry resumes from that point."""
 
-    def __init__(self, decoder: ConstrainedDecoder) -> None:
+    def __init__(self, decoder: ConstrainedDecoder, source: str | None = None) -> None:
         self.decoder = decoder
-        self.cursor = decoder.new_constraint()
+        self.cursor = decoder._fresh(source)
         self.rejected: bytes | None = None
 
     def accept(self, token: int) -> bool:

@@ -2,12 +2,16 @@
 
 :func:`reportx.extract.constrain.compiler.compile_schema` builds the tree from a JSON Schema;
 :mod:`reportx.extract.constrain.automaton` runs it. Nodes are immutable named tuples.
+
+A :class:`QuoteNode` (a string that must be an exact quote of the report, :mod:`reportx.extract.constrain.quote`)
+is compiled without its source text; :func:`bind_source` gives a tree the report's text before decoding it.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from reportx.extract.constrain.quote import QuoteSource
 from reportx.extract.jsonscan import DIGITS, MINUS, OPEN_BRACE, OPEN_BRACKET, QUOTE
 
 DEFAULT_MAX_STRING_BYTES = 240
@@ -37,6 +41,14 @@ class PatternStrNode(NamedTuple):
     first: frozenset[int]
     rest: frozenset[int]
     max_chars: int
+
+
+class QuoteNode(NamedTuple):
+    """A string whose (unescaped) content is a non-empty substring of the report, at most ``max_bytes`` bytes
+    of it. ``source``: the report's text, None until :func:`bind_source` binds one."""
+
+    max_bytes: int
+    source: QuoteSource | None = None
 
 
 class NumNode(NamedTuple):
@@ -80,14 +92,14 @@ class UnionNode(NamedTuple):
     route: dict[int, Node]
 
 
-Node = LitNode | StrNode | PatternStrNode | NumNode | EnumNode | ArrNode | ObjNode | UnionNode
+Node = LitNode | StrNode | PatternStrNode | QuoteNode | NumNode | EnumNode | ArrNode | ObjNode | UnionNode
 
 
 def first_bytes(node: Node) -> frozenset[int]:
     """The bytes a value of ``node`` can start with."""
     if isinstance(node, LitNode):
         return frozenset(node.text[:1])
-    if isinstance(node, (StrNode, PatternStrNode)):
+    if isinstance(node, (StrNode, PatternStrNode, QuoteNode)):
         return frozenset((QUOTE,))
     if isinstance(node, NumNode):
         return frozenset(DIGITS) if node.nonneg else _NUMBER_START
@@ -100,3 +112,51 @@ def first_bytes(node: Node) -> frozenset[int]:
     if isinstance(node, UnionNode):
         return frozenset(node.route)
     raise AssertionError(node)
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, ArrNode):
+        return (node.item,)
+    if isinstance(node, ObjNode):
+        return tuple(p.node for p in node.props)
+    if isinstance(node, UnionNode):
+        return node.branches + tuple(node.route.values())
+    return ()
+
+
+def has_quotes(node: Node) -> bool:
+    """Whether the tree has a :class:`QuoteNode` (then it needs a source text to decode)."""
+    return isinstance(node, QuoteNode) or any(has_quotes(c) for c in _children(node))
+
+
+def bind_source(node: Node, source: str | None) -> Node:
+    """The tree with every :class:`QuoteNode` bound to ``source`` (the report's text): a new tree, the compiled one
+    being shared by all reports. A tree without quote nodes is returned as it is, with or without a source.
+
+    Raises ValueError when the tree has quote nodes and ``source`` is None (or has nothing to quote)."""
+    if not has_quotes(node):
+        return node
+    if source is None:
+        raise ValueError(
+            'the schema has quote fields ("x-reportx-quote": true): decoding needs the report text as source='
+        )
+    return _bind(node, QuoteSource(source), {})
+
+
+def _bind(node: Node, source: QuoteSource, memo: dict[int, Node]) -> Node:
+    key = id(node)
+    done = memo.get(key)
+    if done is not None:
+        return done
+    out: Node = node
+    if isinstance(node, QuoteNode):
+        out = QuoteNode(node.max_bytes, source)
+    elif isinstance(node, ArrNode):
+        out = ArrNode(_bind(node.item, source, memo), node.min_items, node.max_items)
+    elif isinstance(node, ObjNode):
+        out = ObjNode(tuple(Prop(p.key, _bind(p.node, source, memo)) for p in node.props))
+    elif isinstance(node, UnionNode):
+        branches = tuple(_bind(b, source, memo) for b in node.branches)
+        out = UnionNode(branches, {b: _bind(n, source, memo) for b, n in node.route.items()})
+    memo[key] = out
+    return out

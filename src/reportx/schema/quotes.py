@@ -1,0 +1,235 @@
+"""Quote answers: the model quotes the report, the code normalises (BRIEF section 3).
+
+A *quote answer* has the record's keys and shape, but every quoted leaf is the exact text of the report that
+states the value (``"budget_used_eur": "4.500 €"``, ``"delay_hours": "2 días"``, ``"status": "ámbar"``) or null.
+The schema's own field types turn it into the record (``ReportSchema.validate``: ``Euros`` parses "4.500 €",
+``Hours`` "2 días", ``Status`` "ámbar"), so users get the same keys and normalised values as before, and each
+value can say where it came from: :func:`locate` finds every quote's character offsets in the source text.
+
+Which leaves are quoted: every string or number leaf (``Status``, ``Euros``, ``Hours``, ``TicketId``, ``Text``, a
+user's ``str`` or ``float`` field), unless its JSON Schema says ``"x-reportx-quote": false`` (a label the report
+never writes, a free-text summary): those are answered as values. Booleans and integers-as-counts are whatever
+the user's type says; only strings and numbers are quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from reportx.schema.conventions import NUMBER_RE, parse_number
+from reportx.schema.loader import RecordInvalid, ReportSchema, one_line
+from reportx.schema.nodes import deref_node, node_types
+
+#: The JSON Schema keyword that marks a quoted leaf in an answer schema (and opts a record field out with false).
+QUOTE_KEYWORD = "x-reportx-quote"
+#: What a quote answer's leaves may be.
+_QUOTED_TYPES = {"string", "number"}
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a value came from: ``text[start:end] == quote`` in the source the reader produced."""
+
+    start: int
+    end: int
+    quote: str
+
+    def as_json(self) -> list[Any]:
+        return [self.start, self.end, self.quote]
+
+
+def is_quoted(schema: ReportSchema, node: Any) -> bool:
+    """Whether a record field's node is quoted in answers: a string or number leaf not opted out."""
+    node = deref_node(schema, node)
+    if node.get(QUOTE_KEYWORD) is False:
+        return False
+    types = node_types(schema, node) - {"null"}
+    return bool(types) and types <= _QUOTED_TYPES | {"integer"} and "object" not in types
+
+
+def answer_schema(schema: ReportSchema) -> dict[str, Any]:
+    """The JSON Schema of a quote answer: the record's shape with each quoted leaf a string marked
+    ``x-reportx-quote`` (nullable when the field is), for constrained decoding. Other leaves keep their schema."""
+    return _answer_node(schema, schema.json_schema)
+
+
+def _answer_node(schema: ReportSchema, node: Any) -> dict[str, Any]:
+    node = deref_node(schema, node)
+    types = node_types(schema, node)
+    if "object" in types and "properties" in node:
+        out = {k: v for k, v in node.items() if k not in ("properties", "$defs")}
+        out["properties"] = {key: _answer_node(schema, child) for key, child in node["properties"].items()}
+        return out
+    if "array" in types and isinstance(node.get("items"), dict):
+        out = {k: v for k, v in node.items() if k != "items"}
+        out["items"] = _answer_node(schema, node["items"])
+        return out
+    if is_quoted(schema, node):
+        quoted: dict[str, Any] = {"type": ["string", "null"] if "null" in types else "string", QUOTE_KEYWORD: True}
+        for key in ("title", "description"):
+            if key in node:
+                quoted[key] = node[key]
+        return quoted
+    return node
+
+
+def same_length_fold(text: str) -> str:
+    """Lower case without accents, one character for one (so offsets into it are offsets into ``text``)."""
+    out = []
+    for char in text:
+        lower = char.lower()
+        char = lower if len(lower) == 1 else char
+        base = unicodedata.normalize("NFD", char)[:1]
+        out.append(base if base and len(unicodedata.normalize("NFD", char)) > 1 else char)
+    return "".join(out)
+
+
+def find_quote(text: str, quote: str, start: int = 0) -> Span | None:
+    """The first exact occurrence of ``quote`` in ``text`` at or after ``start`` (else anywhere), or None."""
+    if not quote:
+        return None
+    at = text.find(quote, start)
+    if at < 0 and start:
+        at = text.find(quote)
+    return Span(at, at + len(quote), quote) if at >= 0 else None
+
+
+def locate(text: str, answer: dict[str, Any], schema: ReportSchema) -> tuple[dict[str, Any], list[str]]:
+    """The spans of a quote answer's quoted leaves in ``text`` (same shape as the answer: a ``[start, end,
+    quote]`` triple or null per leaf; per list item a dict or a triple), and one note per quote that is not an
+    exact substring of the text. Items of a list are searched left to right, each after the previous one's start."""
+    notes: list[str] = []
+    spans = _locate_node(text, answer, schema, schema.json_schema, "", notes, [0])
+    return spans if isinstance(spans, dict) else {}, notes
+
+
+def _locate_node(text: str, value: Any, schema: ReportSchema, node: Any, path: str, notes: list[str],
+                 cursor: list[int]) -> Any:
+    node = deref_node(schema, node)
+    if isinstance(value, dict) and "properties" in node:
+        return {key: _locate_node(text, value.get(key), schema, child, f"{path}.{key}".lstrip("."), notes, cursor)
+                for key, child in node["properties"].items() if key in value}
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        out = []
+        item_cursor = [0]
+        for i, item in enumerate(value):
+            out.append(_locate_node(text, item, schema, node["items"], f"{path}[{i}]", notes, item_cursor))
+        return out
+    if not isinstance(value, str) or not is_quoted(schema, node):
+        return None
+    span = find_quote(text, value, cursor[0])
+    if span is None:
+        notes.append(f"{path}: {value!r} is not a quote of the report")
+        return None
+    cursor[0] = span.start
+    return span.as_json()
+
+
+def quote_errors(text: str, answer: dict[str, Any], schema: ReportSchema) -> list[str]:
+    """Why a quote answer is not grounded: one line per quoted string that is not a substring of ``text``."""
+    return locate(text, answer, schema)[1]
+
+
+def to_record(schema: ReportSchema, answer: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Normalise a quote answer into the record (``ReportSchema.validate``), and the notes on what was dropped.
+
+    A quote that does not normalise ("a while" for a duration is null by the conventions, but "the client" for
+    an amount is no amount at all) becomes null with a note, never an invented value and never a failed report,
+    when its field may be null. A JSON Schema (no Pydantic types) gets its number leaves read by the plain
+    number reader (the first number of the quote). Raises ``RecordInvalid`` when what is left is still invalid.
+    """
+    notes: list[str] = []
+    data = _numbers_read(schema, schema.json_schema, json.loads(json.dumps(answer)), "", notes)
+    for _ in range(32):  # one pass per bad leaf at most, bounded
+        if schema.model is None:
+            return schema.validate(data), notes
+        try:
+            return schema.model.model_validate(data).model_dump(mode="json"), notes
+        except ValidationError as exc:
+            if not _null_bad_leaves(schema, data, exc, notes):
+                raise RecordInvalid(one_line(exc)) from None
+    return schema.validate(data), notes
+
+
+def _null_bad_leaves(schema: ReportSchema, data: dict[str, Any], exc: ValidationError, notes: list[str]) -> bool:
+    """Set each quoted, nullable leaf that failed to null (with a note); False when none could be."""
+    changed = False
+    for error in exc.errors():
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "constrained-")))]
+        holder, node = _leaf(schema, data, loc)
+        if holder is None or node is None or not is_quoted(schema, node) or "null" not in node_types(schema, node):
+            continue
+        key = loc[-1]
+        if holder[key] is None:
+            continue
+        notes.append(f"{_path(loc)}: {holder[key]!r} does not normalise ({error['msg']}): null")
+        holder[key] = None
+        changed = True
+    return changed
+
+
+def _leaf(schema: ReportSchema, data: Any, loc: list[Any]) -> tuple[Any, Any]:
+    """The container holding the value at ``loc`` and the schema node of that value (None, None if not found)."""
+    node: Any = schema.json_schema
+    holder: Any = None
+    value: Any = data
+    for part in loc:
+        node = deref_node(schema, node)
+        if isinstance(part, int) and isinstance(value, list) and part < len(value):
+            node = node.get("items", {})
+        elif isinstance(part, str) and isinstance(value, dict) and part in value:
+            node = node.get("properties", {}).get(part, {})
+        else:
+            return None, None
+        holder, value = value, value[part]
+    return holder, node
+
+
+def _path(loc: list[Any]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def _numbers_read(schema: ReportSchema, node: Any, value: Any, path: str, notes: list[str]) -> Any:
+    """For a JSON Schema without Pydantic types: quoted number leaves read from their quote."""
+    if schema.model is not None:
+        return value
+    node = deref_node(schema, node)
+    if isinstance(value, dict):
+        props = node.get("properties", {})
+        return {k: _numbers_read(schema, props.get(k, {}), v, f"{path}.{k}".lstrip("."), notes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_read(schema, node.get("items", {}), v, f"{path}[{i}]", notes) for i, v in enumerate(value)]
+    types = node_types(schema, node)
+    if isinstance(value, str) and types & {"number", "integer"} and "string" not in types and is_quoted(schema, node):
+        match = NUMBER_RE.search(value)
+        try:
+            number = parse_number(match.group(0)) if match else None
+        except ValueError:
+            number = None
+        if number is None and "null" not in types:
+            return value  # left for validation to refuse, with the schema's own message
+        if number is None:
+            notes.append(f"{path}: {value!r} holds no number: null")
+        elif "integer" in types and "number" not in types and float(number).is_integer():
+            return int(number)
+        return number
+    return value
+
+
+def iter_spans(spans: Any, path: str = "") -> Iterator[tuple[str, int, int, str]]:
+    """Every located quote of a spans tree (as :func:`locate` builds it): ``(path, start, end, quote)`` with paths
+    like ``budget_used_eur`` and ``blockers_today[0].delay_hours``."""
+    if isinstance(spans, list) and len(spans) == 3 and isinstance(spans[0], int) and isinstance(spans[2], str):
+        yield path, spans[0], spans[1], spans[2]
+    elif isinstance(spans, dict):
+        for key, value in spans.items():
+            yield from iter_spans(value, f"{path}.{key}".lstrip("."))
+    elif isinstance(spans, list):
+        for i, value in enumerate(spans):
+            yield from iter_spans(value, f"{path}[{i}]")

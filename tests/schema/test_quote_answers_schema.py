@@ -1,0 +1,92 @@
+"""Quote answers (reportx.schema.quotes): the answer schema, grounding a quote in the text, normalising quotes."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, Field
+
+from reportx.schema import RecordInvalid, ReportSchema, builtin_schema, load_schema
+from reportx.schema.quotes import QUOTE_KEYWORD, answer_schema, locate, same_length_fold, to_record
+
+TEXT = ("Informe del proyecto 'Atenea'. Estado: ámbar. Cliente: Financiera Andina. Gastado 15.750,00 € de 40.000 €. "
+        "Bug #9812 retrasó el testing 2 días; otro bug #77 nos costó medio día. Terminada la migración.")
+ANSWER = {"project_name": "Atenea", "status": "ámbar", "client": "Financiera Andina", "budget_used_eur": "15.750,00 €",
+          "key_milestone_completed": "la migración", "blockers_today": [
+              {"ticket_id": "9812", "delay_hours": "2 días"}, {"ticket_id": "77", "delay_hours": "medio día"}],
+          "next_step": None}
+
+
+def test_the_answer_schema_quotes_every_string_and_number_leaf():
+    schema = answer_schema(builtin_schema())
+    props = schema["properties"]
+    assert props["project_name"] == {"type": "string", QUOTE_KEYWORD: True, **{k: props["project_name"][k]
+                                                                                for k in ("title", "description")}}
+    for key in ("status", "client", "budget_used_eur", "key_milestone_completed", "next_step"):
+        assert props[key]["type"] == ["string", "null"] and props[key][QUOTE_KEYWORD] is True
+    item = props["blockers_today"]["items"]
+    assert item["properties"]["ticket_id"]["type"] == ["string", "null"]
+    assert item["properties"]["delay_hours"][QUOTE_KEYWORD] and item["required"] == ["ticket_id", "delay_hours"]
+    assert "$ref" not in str(schema) and "pattern" not in str(schema)  # ticket patterns apply to values, not quotes
+
+
+def test_a_field_can_opt_out_of_quoting():
+    class Ticket(BaseModel):
+        title: str
+        severity: str | None = Field(None, json_schema_extra={QUOTE_KEYWORD: False})
+        done: bool = False
+
+    props = answer_schema(ReportSchema.from_model(Ticket))["properties"]
+    assert props["title"][QUOTE_KEYWORD] is True
+    assert props["severity"][QUOTE_KEYWORD] is False and "anyOf" in props["severity"]  # left as the record has it
+    assert props["done"]["type"] == "boolean"
+
+
+def test_locate_gives_the_offsets_of_every_quote_and_blockers_in_order():
+    spans, notes = locate(TEXT, ANSWER, builtin_schema())
+    assert notes == []
+    for span in (spans["project_name"], spans["budget_used_eur"], *spans["blockers_today"][1].values()):
+        start, end, quote = span
+        assert TEXT[start:end] == quote
+    assert spans["next_step"] is None
+    assert spans["blockers_today"][0]["ticket_id"][0] < spans["blockers_today"][1]["ticket_id"][0]
+
+
+def test_a_misspelt_quote_is_not_grounded():
+    spans, notes = locate(TEXT, {**ANSWER, "client": "Finanzas Andina"}, builtin_schema())
+    assert spans["client"] is None and notes == ["client: 'Finanzas Andina' is not a quote of the report"]
+
+
+def test_quotes_normalise_to_the_record():
+    record, notes = to_record(builtin_schema(), ANSWER)
+    assert notes == []
+    assert record["status"] == "Amarillo" and record["budget_used_eur"] == 15750
+    assert record["blockers_today"] == [{"ticket_id": "9812", "delay_hours": 16}, {"ticket_id": "77", "delay_hours": 4}]
+    assert record["project_name"] == "Atenea" and record["client"] == "Financiera Andina"
+
+
+def test_a_quote_that_does_not_normalise_is_null_with_a_note_never_a_guess():
+    answer = {**ANSWER, "budget_used_eur": "el cliente", "blockers_today": [{"ticket_id": "9812", "delay_hours": "mañana"}]}
+    record, notes = to_record(builtin_schema(), answer)
+    assert record["budget_used_eur"] is None and record["blockers_today"] == [{"ticket_id": "9812", "delay_hours": None}]
+    assert len(notes) == 2 and notes[0].startswith("budget_used_eur: 'el cliente' does not normalise")
+    assert "blockers_today[0].delay_hours" in notes[1]
+
+
+def test_a_required_field_that_does_not_normalise_is_still_an_error():
+    with pytest.raises(RecordInvalid):
+        to_record(builtin_schema(), {**ANSWER, "project_name": "''"})
+
+
+def test_a_json_schema_reads_numbers_from_quotes(tmp_path):
+    path = tmp_path / "site.json"
+    path.write_text('{"type": "object", "properties": {"site": {"type": "string"}, "workers": {"type": "integer"}, '
+                    '"cost": {"type": ["number", "null"]}}, "required": ["site", "workers", "cost"]}', encoding="utf-8")
+    schema = load_schema(path)
+    record, notes = to_record(schema, {"site": "Obra Norte", "workers": "12 operarios", "cost": "sin datos"})
+    assert record == {"site": "Obra Norte", "workers": 12, "cost": None} and notes == ["cost: 'sin datos' holds no number: null"]
+
+
+def test_the_fold_keeps_offsets():
+    text = "ÁMBAR Ñandú Straße İ"
+    folded = same_length_fold(text)
+    assert len(folded) == len(text) and folded.startswith("ambar nandu strasse"[:5])

@@ -92,7 +92,7 @@ def test_synth_folder_loads_with_datasets_as_three_splits(tmp_path):
     assert run_cli("synth", "-n", "120", "-o", str(out), "-q").returncode == 0
     pairs = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))
     assert set(pairs) == {"train", "validation", "test"}
-    assert pairs["train"].column_names == ["id", "lang", "family", "instruction", "input", "output"]
+    assert pairs["train"].column_names == ["id", "lang", "family", "instruction", "input", "output", "quotes", "spans"]
     lines = (out / "val.jsonl").read_text(encoding="utf-8").splitlines()
     assert [row["id"] for row in pairs["validation"]] == [json.loads(line)["id"] for line in lines]
     chats = datasets.load_dataset(str(out), "messages", cache_dir=str(tmp_path / "cache"))

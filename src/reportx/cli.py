@@ -404,11 +404,15 @@ def extract_cmd(
       cat report.txt | reportx extract - --constrained
     """
     from reportx.extract.batch import BatchOptions, run_batch
+    from reportx.extract.config import ExtractConfig
 
+    config = ExtractConfig.make(  # every extraction option checked here, before any input is read
+        model=model, adapter=adapter, mode=mode, merged=merged, constrained=constrained, shots=shots,
+        schema_spec=schema, n_ctx=n_ctx, threads=threads,
+    )
     opts = BatchOptions(
-        inputs=list(inputs), globs=list(glob or []), jsonl_field=jsonl_field, output=output, fmt=fmt,
-        errors=errors, model=model, adapter=adapter, mode=mode, constrained=constrained, shots=shots,
-        schema=schema, overwrite=overwrite, quiet=quiet, n_ctx=n_ctx, threads=threads, merged=merged, limit=limit,
+        inputs=list(inputs), config=config, globs=list(glob or []), jsonl_field=jsonl_field, output=output,
+        fmt=fmt, errors=errors, overwrite=overwrite, quiet=quiet, limit=limit,
     )
     if ray or ray_address is not None or actors is not None or fmt == "parquet":
         from reportx.scale.run import run_ray_batch

@@ -16,6 +16,7 @@ import pytest
 
 from reportx.errors import ReportxError
 from reportx.extract.batch import BatchOptions, run_batch
+from reportx.extract.config import ExtractConfig
 from reportx.schema import builtin_schema
 
 from .conftest import SAMPLES, cli_env
@@ -127,8 +128,9 @@ def test_jsonl_input_csv_and_sqlite_outputs_in_process(extractor, tmp_path):
     conn.execute("SELECT report_id, ticket_id, delay_hours FROM blockers").fetchall()
     # Re-running with the same model and mode skips everything already written, without loading anything.
     for name in ("day.csv", "day.db", "day.jsonl"):
-        again = run_batch(BatchOptions(inputs=[str(src)], jsonl_field="body", output=str(tmp_path / name),
-                                       mode="fewshot", quiet=True), stderr=io.StringIO())
+        again = run_batch(BatchOptions(inputs=[str(src)], config=ExtractConfig.make(mode="fewshot"),
+                                       jsonl_field="body", output=str(tmp_path / name), quiet=True),
+                          stderr=io.StringIO())
         assert (again.skipped, again.extracted) == (3, 0)
         # Another mode and adapter (the defaults: the bundled adapter) would silently keep the old records: refused.
         with pytest.raises(ReportxError, match="holds records made with .* no adapter, fewshot mode; this run uses "

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from reportx.errors import ReportxError
-from reportx.extract.batch import MAX_THREADS, BatchOptions, run_batch
+from reportx.extract.batch import BatchOptions, run_batch
+from reportx.extract.config import MAX_THREADS, ExtractConfig
 from reportx.extract.outputs import CsvSink, ErrorSink, JsonlSink, SqliteSink, csv_escape, csv_unescape
 from reportx.schema import builtin_schema
 
@@ -285,11 +286,10 @@ def test_threads_out_of_range_is_a_usage_error(tmp_path):
     out = tmp_path / "o.jsonl"
     for threads in (0, -1, MAX_THREADS + 1, 100000):
         with pytest.raises(ReportxError, match=rf"--threads must be between 1 and {MAX_THREADS}, got {threads}"):
-            run_batch(BatchOptions(inputs=[str(folder)], output=str(out), threads=threads, quiet=True),
-                      extractor=FakeExtractor(), stderr=io.StringIO())
+            ExtractConfig.make(threads=threads)  # checked once, before any batch is made
         assert not out.exists()
-    summary = run_batch(BatchOptions(inputs=[str(folder)], output=str(out), threads=MAX_THREADS, quiet=True),
-                        extractor=FakeExtractor(), stderr=io.StringIO())
+    summary = run_batch(BatchOptions(inputs=[str(folder)], config=ExtractConfig.make(threads=MAX_THREADS),
+                                     output=str(out), quiet=True), extractor=FakeExtractor(), stderr=io.StringIO())
     assert summary.extracted == 2
     r = fake_cli("in", "--threads", "100000", cwd=tmp_path)  # checked before any model is loaded
     assert_one_line_error(r, "--threads must be between 1 and")

@@ -73,9 +73,11 @@ def reports_file(tmp_path_factory) -> Path:
 def reference(reports_file, tmp_path_factory) -> dict[str, list[dict]]:
     """The single-process batch (``run_batch``, 1 thread) on ``reports_file``: its output and errors lines."""
     from reportx.extract.batch import BatchOptions, run_batch
+    from reportx.extract.config import ExtractConfig
 
     out = tmp_path_factory.mktemp("reference") / "out.jsonl"
-    summary = run_batch(BatchOptions(inputs=[str(reports_file)], output=str(out), threads=1, quiet=True))
+    summary = run_batch(BatchOptions(inputs=[str(reports_file)], config=ExtractConfig.make(threads=1),
+                                     output=str(out), quiet=True))
     assert summary.extracted + summary.failed == N_REPORTS + 2
     return {"records": read_jsonl(out), "errors": read_jsonl(out.with_name("out.errors.jsonl"))}
 

@@ -103,3 +103,60 @@ def test_result_columns_round_trip_to_the_same_lines():
     assert back[1].to_error() == bad.to_error()
     assert table.column("budget_used_eur").to_pylist() == [4500.0, None]
     assert table.column("error").to_pylist() == [None, "empty report"]
+
+
+class _Columns:
+    """A stand-in for a ``ray.data.Dataset`` as far as the driver's checks look: its columns."""
+
+    def columns(self):
+        return ["text", "id"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mode": "zero"}, "--mode must be one of fewshot, finetuned, got 'zero'"),
+    ({"threads_per_actor": 0}, "--threads must be between 1 and 256, got 0"),
+    ({"prompt_format": "plain"}, "prompt format must be one of auto, completion, chat, got 'plain'"),
+    ({"shots": -1}, "--shots must be 0 or more, got -1"),
+    ({"temperature": 0.5}, "temperature is not an extraction option"),
+    ({"actors": 0}, "actors must be 1 or more, got 0"),
+    ({"batch_size": 0}, "batch_size must be 1 or more, got 0"),
+    ({"model": "missing.gguf"}, "model file not found: "),
+    ({"source_column": "source"}, "the dataset has no column 'source'"),
+])
+def test_extract_dataset_refuses_a_bad_option_on_the_driver_before_ray_starts(kwargs, message):
+    """One ReportxError line (ExtractConfig's for an extraction option), before any Ray instance or actor."""
+    ray = pytest.importorskip("ray")
+    from reportx.errors import ReportxError
+    from reportx.scale import extract_dataset
+
+    with pytest.raises(ReportxError, match=message.replace("(", r"\(")):
+        extract_dataset(_Columns(), "text", **kwargs)
+    assert not ray.is_initialized()
+
+
+def test_actor_builds_its_extractor_from_the_spec_config(monkeypatch, tmp_path):
+    """The actor's Extractor gets the spec's ExtractConfig, with a shipped file's node copy for its path."""
+    import reportx.extract
+    import reportx.scale.actor as actor
+    from reportx.extract.config import ExtractConfig
+
+    made = {}
+
+    class Recorder:
+        schema = None
+
+        @classmethod
+        def from_config(cls, config, **kwargs):
+            made.update(config=config, **kwargs)
+            return cls()
+
+    monkeypatch.setattr(reportx.extract, "Extractor", Recorder)
+    monkeypatch.setattr(actor, "local_copy", lambda shipped: tmp_path / shipped.name)
+    config = ExtractConfig.make(model="/driver/base.gguf", mode="fewshot", threads=2, seed=5)
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    spec = actor.ActorSpec(config, "text", schema=schema, model_file=actor.ShippedFile("base.gguf", "0" * 64, None),
+                           extra={"examples": []})
+    actor.ExtractActor(spec)
+    assert made["config"] == config.model_copy(update={"model": str(tmp_path / "base.gguf")})
+    assert made["schema"] is schema and made["examples"] == []
+    assert spec.local_config() == made["config"] and spec.config.model == "/driver/base.gguf"

@@ -122,7 +122,7 @@ def test_written_files_hold_every_example_in_both_formats(corpus_run):
             quoted = {"quotes", "spans"} if e.quotes is not None else set()
             assert set(row) == {"id", "lang", "family", "instruction", "input", "output"} | quoted
             if quoted:
-                assert json.loads(row["quotes"]) == e.quotes and row["spans"] == e.spans
+                assert json.loads(row["quotes"]) == e.quotes and json.loads(row["spans"]) == e.spans
             assert (row["lang"], row["family"], e.split) == (e.lang, e.family, split)
             assert row["instruction"] == task and row["input"] == e.text
             assert row["output"] == schema.dumps(e.gold) and json.loads(row["output"]) == e.gold

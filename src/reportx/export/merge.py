@@ -25,7 +25,6 @@ q4_k_m is the right choice from a full-precision (Hugging Face) base.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import tempfile
 import time
@@ -439,10 +438,10 @@ def eog_tokens(model_gguf: str | Path) -> dict[int, str]:
 
 
 def _extract_default(name: str) -> Any:
-    """A default of ``reportx extract`` (one definition: the batch options)."""
-    from reportx.extract.batch import BatchOptions
+    """A default of ``reportx extract`` (one definition: the extraction options)."""
+    from reportx.extract.config import ExtractConfig
 
-    return next(f.default for f in dataclasses.fields(BatchOptions) if f.name == name)
+    return ExtractConfig.model_fields[name].default
 
 
 def write_modelfile(model_gguf: str | Path, *, schema: str | None = None, num_ctx: int | None = None) -> Path:

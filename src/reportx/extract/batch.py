@@ -17,41 +17,29 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from reportx.errors import ReportxError
-from reportx.extract.config import MAX_THREADS, ExtractConfig  # noqa: F401 - MAX_THREADS: batch's bound too
+from reportx.extract.config import ExtractConfig
 from reportx.extract.inputs import InputItem, discover
 from reportx.extract.outputs import ErrorSink, Sink, default_errors_path, infer_format, open_sink
 
 
 @dataclass
 class BatchOptions:
+    """One batch: what to read and where to write (its own fields), and how to extract (``config``).
+
+    ``config``: the extraction options, declared and validated once in :class:`ExtractConfig` (build it with
+    ``ExtractConfig.make(...)``: a bad value is one ReportxError line). ``limit``: only the first N inputs found.
+    """
+
     inputs: list[str]
+    config: ExtractConfig = field(default_factory=ExtractConfig)
     globs: list[str] = field(default_factory=list)
     jsonl_field: str | None = None
     output: str | None = None
     fmt: str | None = None
     errors: str | None = None
-    model: str | None = None
-    adapter: str | None = None
-    mode: str | None = None
-    merged: bool = False  # model is a merged GGUF: finetuned mode, no adapter
-    constrained: bool = False
-    shots: int = 3
-    schema: str | None = None
     overwrite: bool = False
     quiet: bool = False
-    n_ctx: int = 4096
-    threads: int | None = None
-    max_tokens: int = 256
-    prompt_format: str = "auto"
-    limit: int | None = None  # only the first N inputs found
-
-    def extract_config(self) -> ExtractConfig:
-        """The extraction options, validated (a bad value is one ReportxError line)."""
-        return ExtractConfig.make(
-            model=self.model, adapter=self.adapter, mode=self.mode, merged=self.merged, constrained=self.constrained,
-            shots=self.shots, schema_spec=self.schema, n_ctx=self.n_ctx, threads=self.threads,
-            max_tokens=self.max_tokens, prompt_format=self.prompt_format,
-        )
+    limit: int | None = None
 
 
 @dataclass
@@ -80,11 +68,11 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     from reportx.schema import load_schema
 
     err = stderr or sys.stderr
-    opts.extract_config()  # every extraction option checked before any input is read
-    for label, path in (("--model", opts.model), ("--adapter", opts.adapter)):
+    config = opts.config  # every extraction option was checked when it was made, before any input is read
+    for label, path in (("--model", config.model), ("--adapter", config.adapter)):
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
-    schema = extractor.schema if extractor is not None else load_schema(opts.schema)
+    schema = extractor.schema if extractor is not None else load_schema(config.schema_spec)
     # A custom opener (reportx.scale's parquet) takes --format as given; the sinks here infer it.
     fmt = infer_format(opts.output, opts.fmt) if open_output is None else opts.fmt or ""
     if opts.limit is not None and opts.limit <= 0:
@@ -150,7 +138,8 @@ def _refuse_records_made_otherwise(sink: Sink, opts: BatchOptions, schema, extra
     if extractor is not None:
         ours = (extractor.model_id, extractor.adapter_id, extractor.mode)
     else:
-        ours = resolve_setup(opts.model, opts.adapter, opts.mode, merged=opts.merged).made_by
+        config = opts.config
+        ours = resolve_setup(config.model, config.adapter, config.mode, merged=config.merged).made_by
     others = sorted(sink.made_by - {ours}, key=str)
     if others:
         raise ReportxError(
@@ -209,7 +198,7 @@ def extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=No
 
     needs_model = any(it.text is not None and it.text.strip() for it in todo)
     if needs_model and extractor is None:
-        extractor = Extractor.from_config(opts.extract_config(), schema=schema)
+        extractor = Extractor.from_config(opts.config, schema=schema)
         if not opts.quiet:
             for notice in extractor.notices:
                 print(f"reportx: {notice}", file=err)
@@ -237,5 +226,5 @@ def _input_error(item: InputItem, opts, schema):
     from reportx.extract.extractor import ExtractionResult
 
     error = item.error or ("empty report" if item.text is not None else "no text")
-    return ExtractionResult(source=item.source, sha256=item.sha256, error=error, mode=opts.mode,
+    return ExtractionResult(source=item.source, sha256=item.sha256, error=error, mode=opts.config.mode,
                             constrained=False)

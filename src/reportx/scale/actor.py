@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reportx.extract.config import ExtractConfig
 from reportx.extract.extractor import ExtractionResult
 from reportx.extract.inputs import InputItem
 
@@ -73,30 +74,30 @@ def local_copy(shipped: ShippedFile) -> Path:
 
 @dataclass(frozen=True)
 class ActorSpec:
-    """What every actor needs to build its Extractor: the Extractor's settings and where the files are.
+    """What every actor needs to build its Extractor: the extraction options, and the files shipped to it.
 
-    ``model`` / ``adapter``: a path (or None for the defaults) or a :class:`ShippedFile`. ``schema``: as the
-    Extractor takes it (None, a spec string, a Pydantic class, a JSON Schema dict).
+    ``config``: the extraction options (:class:`ExtractConfig`, validated once; ``config.threads`` is each
+    actor's llama.cpp threads), its paths as every node opens them. ``text_column`` / ``source_column``: the
+    input columns of each report's text and of its ``_meta.source``. ``schema``: a schema object (a Pydantic
+    class, a JSON Schema dict) in place of ``config.schema_spec``, as :meth:`Extractor.from_config` takes it.
+    ``model_file`` / ``adapter_file``: ``config.model`` / ``config.adapter`` shipped through Ray's object store
+    (:func:`ship_file`): each actor opens its node's copy in place of the path. ``extra``: more
+    :meth:`Extractor.from_config` keyword arguments (``examples``).
     """
 
+    config: ExtractConfig
     text_column: str
     source_column: str | None = None
-    model: Any = None
-    adapter: Any = None
-    mode: str | None = None
-    merged: bool = False
-    constrained: bool = False
-    shots: int = 3
     schema: Any = None
-    n_ctx: int = 4096
-    threads: int = 1
-    max_tokens: int = 256
-    prompt_format: str = "auto"
-    extra: dict[str, Any] = field(default_factory=dict)  # more Extractor keyword arguments (seed, examples)
+    model_file: ShippedFile | None = None
+    adapter_file: ShippedFile | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
-
-def _resolve(file: Any) -> Any:
-    return local_copy(file) if isinstance(file, ShippedFile) else file
+    def local_config(self) -> ExtractConfig:
+        """``config`` with this node's copies of the shipped files in place of their paths."""
+        shipped = {"model": self.model_file, "adapter": self.adapter_file}
+        update = {name: str(local_copy(file)) for name, file in shipped.items() if file is not None}
+        return self.config.model_copy(update=update) if update else self.config
 
 
 class ExtractActor:
@@ -106,11 +107,7 @@ class ExtractActor:
         from reportx.extract import Extractor
 
         self.spec = spec
-        self.extractor = Extractor(
-            model=_resolve(spec.model), adapter=_resolve(spec.adapter), mode=spec.mode, merged=spec.merged,
-            constrained=spec.constrained, shots=spec.shots, schema=spec.schema, n_ctx=spec.n_ctx,
-            n_threads=spec.threads, max_tokens=spec.max_tokens, prompt_format=spec.prompt_format, **spec.extra,
-        )
+        self.extractor = Extractor.from_config(spec.local_config(), schema=spec.schema, **spec.extra)
 
     def __call__(self, batch: Any) -> Any:
         """One batch (a ``pyarrow.Table``): every row extracted, the result columns appended; no row dropped."""

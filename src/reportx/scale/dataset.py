@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from reportx.errors import ReportxError, require_extra
-from reportx.scale.actor import ActorSpec, ExtractActor, ShippedFile, ship_file
+from reportx.extract.config import ExtractConfig
+from reportx.scale.actor import ActorSpec, ExtractActor, ship_file
 from reportx.scale.columns import RESULT_COLUMNS
 
 #: Rows per actor call. Small, because one report takes 1-3 s on one core: a batch of 4 keeps every actor busy
@@ -53,22 +55,38 @@ def extract_dataset(
         batch_size: rows per actor call; a killed actor's batch is retried whole on a restarted actor.
         ship_files: send ``model`` / ``adapter`` files to the actors through Ray's object store (True) or open
             them at the same path on every node (False); default: ship when the cluster has several nodes.
-        extractor_kwargs: other Extractor keyword arguments (``seed``, ``examples``).
+        extractor_kwargs: other Extractor keyword arguments (``seed``, ``retry``, ``examples``).
+
+    Raises:
+        ReportxError: a bad option (one line, from :class:`ExtractConfig`), a missing file or column.
     """
     require_extra("ray", "reportx.scale.extract_dataset")
+    # Extractor keyword arguments that are extraction options (seed, retry) go into the one ExtractConfig.
+    extra = {name: extractor_kwargs.pop(name) for name in ("examples",) if name in extractor_kwargs}
+    text_schema = schema is None or isinstance(schema, (str, Path))
+    config = ExtractConfig.make(**{
+        **extractor_kwargs, "model": _text(model), "adapter": _text(adapter), "mode": mode, "merged": merged,
+        "constrained": constrained, "shots": shots, "schema_spec": _text(schema) if text_schema else None,
+        "n_ctx": n_ctx, "threads": threads_per_actor, "max_tokens": max_tokens, "prompt_format": prompt_format,
+    })  # a bad value: one ReportxError line naming the option
+    spec = ActorSpec(config, text_column, source_column, schema=None if text_schema else schema, extra=extra)
+    return map_extract(ds, spec, actors=actors, batch_size=batch_size, ship_files=ship_files)
+
+
+def map_extract(ds: Any, spec: ActorSpec, *, actors: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                ship_files: bool | None = None) -> Any:
+    """:func:`extract_dataset` for an :class:`ActorSpec` already made (``reportx extract --ray`` makes it from
+    the batch's own :class:`ExtractConfig`). Needs Ray. ``spec.config.threads`` None: 1 thread per actor."""
     import ray
     import ray.data
 
-    spec = ActorSpec(
-        text_column=text_column, source_column=source_column, model=_absolute(model), adapter=_absolute(adapter),
-        mode=mode, merged=merged, constrained=constrained, shots=shots, schema=_schema_spec(schema), n_ctx=n_ctx,
-        threads=threads_per_actor, max_tokens=max_tokens, prompt_format=prompt_format, extra=extractor_kwargs,
-    )
+    spec = _for_actors(spec)
     _check(spec, ds, batch_size, actors)
+    threads = spec.config.threads or 1
     if not ray.is_initialized():
         ray.init()  # what Ray Data would do on first execution; here now, to size the pool and ship files
     if actors is None:
-        actors = max(1, int(ray.cluster_resources().get("CPU", 1)) // threads_per_actor)
+        actors = max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
     spec = _with_shipped_files(spec, ship_files)
     # One block is one actor task: a file read as a single block would otherwise go to a single actor.
     ds = ds.repartition(target_num_rows_per_block=batch_size)
@@ -78,47 +96,55 @@ def extract_dataset(
     pool = ray.data.ActorPoolStrategy(min_size=1, max_size=actors)
     return ds.map_batches(
         ExtractActor, fn_constructor_kwargs={"spec": spec}, batch_size=batch_size, batch_format="pyarrow",
-        compute=pool, num_cpus=threads_per_actor,
+        compute=pool, num_cpus=threads,
     )
 
 
-def _absolute(path: str | Path | None) -> str | None:
+def _for_actors(spec: ActorSpec) -> ActorSpec:
+    """``spec`` as actors read it: file paths absolute (an actor's working folder is not the driver's), and
+    1 llama.cpp thread unless set (the CPUs Ray reserves for each actor)."""
+    config = spec.config
+    return dataclasses.replace(spec, config=config.model_copy(update={
+        "model": _absolute(config.model), "adapter": _absolute(config.adapter),
+        "schema_spec": _schema_spec(config.schema_spec), "threads": config.threads or 1,
+    }))
+
+
+def _text(value: str | Path | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _absolute(path: str | None) -> str | None:
     """A file path as actors see it: absolute, since an actor's working folder is not the driver's."""
     return None if path is None else str(Path(path).resolve())
 
 
-def _schema_spec(schema: Any) -> Any:
+def _schema_spec(schema: str | None) -> str | None:
     """A ``--schema`` style spec with its file made absolute (``s.json``, ``file.py:Class``); others unchanged."""
-    if not isinstance(schema, (str, Path)):
-        return schema
-    text = str(schema)
-    if Path(text).is_file():
-        return str(Path(text).resolve())
-    file, sep, name = text.rpartition(":")
+    if schema is None:
+        return None
+    if Path(schema).is_file():
+        return str(Path(schema).resolve())
+    file, sep, name = schema.rpartition(":")
     if sep and file.endswith(".py") and Path(file).is_file():
         return f"{Path(file).resolve()}:{name}"
     return schema
 
 
 def _check(spec: ActorSpec, ds: Any, batch_size: int, actors: int | None) -> None:
-    """Fail on the driver, before any actor loads a model, for mistakes an actor would only hit later."""
-    from reportx.extract.batch import MAX_THREADS
-    from reportx.extract.extractor import MODES, PROMPT_FORMATS, coerce_schema
+    """Fail on the driver, before any actor loads a model, for mistakes an actor would only hit later (the
+    extraction options were checked once, when their :class:`ExtractConfig` was made)."""
+    from reportx.extract.extractor import coerce_schema
 
     if actors is not None and actors < 1:
         raise ReportxError(f"actors must be 1 or more, got {actors}")
-    if not 1 <= spec.threads <= MAX_THREADS:
-        raise ReportxError(f"threads_per_actor must be between 1 and {MAX_THREADS}, got {spec.threads}")
     if batch_size < 1:
         raise ReportxError(f"batch_size must be 1 or more, got {batch_size}")
-    if spec.mode is not None and spec.mode not in MODES:
-        raise ReportxError(f"mode must be one of {', '.join(MODES)}, got {spec.mode!r}")
-    if spec.prompt_format not in PROMPT_FORMATS:
-        raise ReportxError(f"prompt format must be one of {', '.join(PROMPT_FORMATS)}, got {spec.prompt_format!r}")
-    for label, path in (("model", spec.model), ("adapter", spec.adapter)):
+    for label, path in (("model", spec.config.model), ("adapter", spec.config.adapter)):
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
-    schema = coerce_schema(spec.schema)  # the Extractor's own reading of a schema, on the driver
+    # The Extractor's own reading of a schema, on the driver.
+    schema = coerce_schema(spec.schema if spec.schema is not None else spec.config.schema_spec)
     columns = list(ds.columns() or [])
     wanted = [c for c in (spec.text_column, spec.source_column) if c is not None]
     missing = [c for c in wanted if c not in columns]
@@ -130,16 +156,14 @@ def _check(spec: ActorSpec, ds: Any, batch_size: int, actors: int | None) -> Non
 
 
 def _with_shipped_files(spec: ActorSpec, ship_files: bool | None) -> ActorSpec:
-    """``spec`` with its model and adapter paths replaced by object-store copies when they are to be shipped."""
-    import dataclasses
-
+    """``spec`` with the model and adapter files put into the object store when they are to be shipped."""
     import ray
 
     if ship_files is None:
         ship_files = sum(1 for node in ray.nodes() if node.get("Alive")) > 1
     if not ship_files:
         return spec
-    files = {name: getattr(spec, name) for name in ("model", "adapter")}
-    shipped: dict[str, Any] = {name: ship_file(path) for name, path in files.items()
-               if path is not None and not isinstance(path, ShippedFile)}
+    paths = {"model_file": spec.config.model, "adapter_file": spec.config.adapter}
+    shipped: dict[str, Any] = {name: ship_file(path) for name, path in paths.items()
+                               if path is not None and getattr(spec, name) is None}
     return dataclasses.replace(spec, **shipped)

@@ -30,7 +30,7 @@ from reportx.extract.batch import BatchOptions, BatchSummary, run_batch
 from reportx.extract.extractor import ExtractionResult
 from reportx.extract.inputs import InputItem
 from reportx.extract.outputs import ErrorSink, Sink, lock_output
-from reportx.scale.actor import INPUT_ERROR, INPUT_NOTES, INPUT_SHA256, PRIVATE_INPUT_COLUMNS
+from reportx.scale.actor import INPUT_ERROR, INPUT_NOTES, INPUT_SHA256, PRIVATE_INPUT_COLUMNS, ActorSpec
 from reportx.scale.columns import result_from_row
 
 
@@ -41,7 +41,7 @@ def run_ray_batch(opts: BatchOptions, *, ray: bool = True, address: str | None =
 
     ``address``: a running cluster's address (``ray start --head`` prints it); None starts a local Ray instance
     on this machine, or uses the Ray this process already initialised. ``actors``: extraction actors (default:
-    the cluster's CPUs divided by ``opts.threads``, 1 thread each by default).
+    the cluster's CPUs divided by ``opts.config.threads``, 1 thread each by default).
     """
     parquet = (opts.fmt or "").lower() == "parquet"
     if not ray:
@@ -67,21 +67,18 @@ def _extract_on_ray(todo: list[InputItem], opts: BatchOptions, schema: Any, sink
         # process writes then (no model was loaded, so none is named).
         for item in todo:
             error = item.error or ("empty report" if item.text is not None else "no text")
-            result = ExtractionResult(source=item.source, sha256=item.sha256, error=error, mode=opts.mode,
+            result = ExtractionResult(source=item.source, sha256=item.sha256, error=error, mode=opts.config.mode,
                                       input_notes=list(item.notes))
             _account(result, sink, error_sink, summary, write=True)
         return
-    from reportx.scale.dataset import extract_dataset
+    from reportx.scale.dataset import map_extract
 
     with ray_session(address), _input_order(not parquet):
         import ray.data
 
-        out = extract_dataset(
-            ray.data.from_arrow(input_table(todo)), "text", source_column="source", model=opts.model,
-            adapter=opts.adapter, mode=opts.mode, merged=opts.merged, constrained=opts.constrained,
-            shots=opts.shots, schema=opts.schema, n_ctx=opts.n_ctx, max_tokens=opts.max_tokens,
-            prompt_format=opts.prompt_format, actors=actors, threads_per_actor=opts.threads or 1,
-        )
+        # The batch's own ExtractConfig, as it is: 1 thread per actor unless --threads says otherwise.
+        spec = ActorSpec(opts.config, "text", source_column="source")
+        out = map_extract(ray.data.from_arrow(input_table(todo)), spec, actors=actors)
         if parquet:
             _write_parquet(out.drop_columns(list(PRIVATE_INPUT_COLUMNS)), sink, error_sink, summary)
         else:

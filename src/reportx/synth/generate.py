@@ -204,7 +204,8 @@ def write_dataset(examples: list[Example], out_dir: str | Path, seed: int | None
         answers = [schema.dumps(e.gold) for e in part]
         _write_jsonl(out / f"{split}.jsonl", (
             {"id": e.id, "lang": e.lang, "family": e.family, "instruction": task, "input": e.text, "output": a,
-             **({"quotes": schema.dumps(e.quotes), "spans": e.spans} if e.quotes is not None else {}),
+             **({"quotes": schema.dumps(e.quotes), "spans": json.dumps(e.spans, ensure_ascii=False)}
+                if e.quotes is not None else {}),
              **({"injection": e.injection_kind} if e.injection_kind else {})}
             for e, a in zip(part, answers, strict=True)
         ))
@@ -239,7 +240,9 @@ def dataset_card(stats: dict) -> str:
         f"{languages}). The split is by template family, so validation and test hold writing styles that train "
         "never shows. Every text and record is synthetic.", "",
         "- `SPLIT.jsonl`: `id`, `lang`, `family`, `instruction`, `input` (the report), `output` (the gold record, "
-        "compact JSON).",
+        "compact JSON), `quotes` (the same record as the report's own words: the text that states each field) and "
+        "`spans` (`[start, end, quote]` offsets of each quote in `input`), both JSON text, absent on the few "
+        "records whose quote form could not be found.",
         "- `SPLIT.messages.jsonl`: `id`, `lang`, `family`, `messages` (the same pair as a chat).",
         "- `stats.json`: counts by language, family, split, blockers and null fields.", "",
         "```python", "from datasets import load_dataset", "", 'pairs = load_dataset("PATH/TO/THIS/FOLDER")',

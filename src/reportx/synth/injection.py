@@ -189,7 +189,10 @@ def write_continue_set(data_dir: str, out_path: str, clean_per_injected: float =
     Returns the number of rows written."""
     from pathlib import Path
 
-    rows = [json.loads(line) for line in Path(data_dir, "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    from reportx.labelled import iter_json_objects
+
+    # A line that is not a JSON object stops the read with its line number, as for any labelled data.
+    rows = [row for _, row in iter_json_objects(Path(data_dir, "train.jsonl"), "training data")]
     dirty = [r for r in rows if r.get("injection")]
     if not dirty:
         raise ValueError(f"{data_dir}/train.jsonl has no injected reports: write it with reportx synth --inject-share")

@@ -32,8 +32,10 @@ from __future__ import annotations
 import re
 
 from reportx.extract.jsonscan import BACKSLASH, QUOTE, SPACE
+from reportx.schema.quotes import QUOTE_KEYWORD  # the JSON Schema keyword that marks a string leaf as a quote
 
-QUOTE_KEYWORD = "x-reportx-quote"  # the JSON Schema extension keyword that marks a string leaf as a quote
+__all__ = ["QUOTE_KEYWORD", "QuoteSource", "lowest"]
+
 
 # Source byte -> the letter of its JSON short escape (the only way JSON may write these bytes in a string).
 ESCAPE_LETTER: dict[int, int] = {QUOTE: QUOTE, BACKSLASH: BACKSLASH, 0x0A: ord("n"), 0x09: ord("t"),

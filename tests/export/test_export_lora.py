@@ -377,3 +377,22 @@ def test_read_lora_gguf_refuses_what_is_not_an_adapter(tmp_path):
         read_lora_gguf(empty)
     with pytest.raises(ReportxError, match="not a GGUF LoRA adapter"):
         read_lora_gguf(fake_base_gguf(tmp_path / "base.gguf"))
+
+
+def test_the_adapter_says_what_it_answers(tmp_path, write_adapter):
+    """``reportx.answer``: the run card's answer form (quotes), values for an adapter without a card; extraction
+    reads it with reportx.models.answer_format."""
+    import shutil
+
+    from reportx.models import ANSWER_KEY, answer_format
+    from reportx.train.runcard import RunCard
+
+    base = fake_base_gguf(tmp_path / "base.gguf")
+    plain = write_lora_gguf(qv_adapter(write_adapter), tmp_path / "plain.gguf", base=base)
+    assert read_gguf_header(plain).get(ANSWER_KEY) == "values" and answer_format(plain) == "values"
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copytree(qv_adapter(write_adapter), run / "adapter")
+    RunCard(config={"answer": "quotes"}).write(run)
+    quoted = write_lora_gguf(run, tmp_path / "quotes.gguf", base=base)
+    assert answer_format(quoted) == "quotes" and answer_format(None) == "values"

@@ -112,8 +112,11 @@ def test_untouched_tensors_keep_the_quantised_base_bytes(tiny_run, tmp_path, one
     base = read_gguf_header(q8.path)
     merged = read_gguf_header(result.path)
     assert list(merged.tensors) == list(base.tensors)  # same tensors, same order
-    # every key/value of the base, as stored (tokenizer, hyper-parameters, file type)
-    assert merged.metadata == base.metadata
+    # every key/value of the base, as stored (tokenizer, hyper-parameters, file type), and what the adapter answers
+    from reportx.models import ANSWER_KEY
+
+    assert {k: v for k, v in merged.metadata.items() if k != ANSWER_KEY} == base.metadata
+    assert merged.get(ANSWER_KEY) == "values"
     for name, info in base.tensors.items():
         if name in result.merged:
             assert merged.tensors[name].ggml_type == 1  # F16

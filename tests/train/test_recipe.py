@@ -125,3 +125,23 @@ def test_warmup_is_the_configured_ratio_of_the_optimizer_steps(tmp_path, ratio, 
                          **_checkpointing_arg(SFTConfig, False), **_warmup_arg(SFTConfig, ratio))
     # the config's warmup_ratio: that share of the optimizer steps, rounded up (never a step count of 0.05)
     assert args.get_warmup_steps(steps) == warmup
+
+
+def test_quote_training_pairs_answer_with_the_quote_form_and_refuse_data_without_one():
+    from reportx.errors import ReportxError
+    from reportx.labelled import LabelledReport
+    from reportx.schema import builtin_schema
+    from reportx.train.recipe import _answerable, prompt_completion
+
+    schema = builtin_schema()
+    gold = schema.validate({"project_name": "Alpha", "status": "Verde", "client": None, "budget_used_eur": 4500,
+                            "key_milestone_completed": None, "blockers_today": [], "next_step": None})
+    quotes = {**gold, "status": "todo OK", "budget_used_eur": "4.500 €"}
+    quoted = LabelledReport("a", "Alpha: todo OK, 4.500 € gastados.", gold, quotes=quotes)
+    plain = LabelledReport("b", "Alpha: todo OK.", gold)
+    assert '"budget_used_eur":"4.500 €"' in prompt_completion(quoted, schema, "quotes")["completion"]
+    assert '"budget_used_eur":4500' in prompt_completion(quoted, schema, "values")["completion"]
+    assert _answerable([quoted, plain], "quotes", "train_file") == [quoted]
+    assert _answerable([plain], "values", "train_file") == [plain]
+    with pytest.raises(ReportxError, match="answer: values"):
+        _answerable([plain], "quotes", "train_file")

@@ -35,7 +35,7 @@ class TrainConfig(BaseModel):
     output_dir: Path = Field(Path("runs/default"), description="Run directory: checkpoints, adapter, run card.")
 
     answer: Literal["quotes", "values"] = Field(
-        "quotes",
+        "values",
         description='What the model learns to answer: "quotes" (the text of the report that states each field, '
         "normalised by the schema's types; needs training lines with a 'quotes' form, as reportx synth writes) or "
         '"values" (the normalised record itself).',

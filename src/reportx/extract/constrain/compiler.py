@@ -34,8 +34,8 @@ from reportx.extract.constrain.nodes import (
     first_bytes,
 )
 from reportx.extract.constrain.quote import QUOTE_KEYWORD
+from reportx.schema.nodes import MAX_REF_HOPS, RefError, follow_ref
 
-MAX_REF_HOPS = 32  # more $ref hops in a row than this is a recursive $ref
 MAX_DEPTH = 24  # deeper than this is a recursive schema
 _ANY_SCALAR = ["string", "number", "boolean", "null"]  # what an unconstrained value ({} or true) may be
 
@@ -50,20 +50,10 @@ def compile_schema(schema: dict[str, Any]) -> Node:
 
 
 def _resolve(node: dict, root: dict) -> dict:
-    seen = 0
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if not ref.startswith("#/"):
-            raise SchemaNotSupported(f"only local $ref is supported, got {ref!r}")
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        extra = {k: v for k, v in node.items() if k != "$ref"}
-        node = {**target, **extra}
-        seen += 1
-        if seen > MAX_REF_HOPS:
-            raise SchemaNotSupported("recursive $ref")
-    return node
+    try:
+        return follow_ref(root, node, MAX_REF_HOPS)
+    except RefError as exc:
+        raise SchemaNotSupported(str(exc)) from None
 
 
 def _nonneg(node: dict) -> bool:

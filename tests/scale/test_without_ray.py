@@ -123,15 +123,20 @@ class _Columns:
     ({"model": "missing.gguf"}, "model file not found: "),
     ({"source_column": "source"}, "the dataset has no column 'source'"),
 ])
-def test_extract_dataset_refuses_a_bad_option_on_the_driver_before_ray_starts(kwargs, message):
-    """One ReportxError line (ExtractConfig's for an extraction option), before any Ray instance or actor."""
+def test_extract_dataset_refuses_a_bad_option_on_the_driver_before_ray_starts(kwargs, message, monkeypatch):
+    """One ReportxError line (ExtractConfig's for an extraction option), before any Ray instance or actor: Ray
+    is made to look not started and to fail if started (another test of the session may hold a real one)."""
     ray = pytest.importorskip("ray")
     from reportx.errors import ReportxError
     from reportx.scale import extract_dataset
 
+    def refuse(*args, **kwargs):
+        raise AssertionError("Ray was started before the options were checked")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
     with pytest.raises(ReportxError, match=message.replace("(", r"\(")):
         extract_dataset(_Columns(), "text", **kwargs)
-    assert not ray.is_initialized()
 
 
 def test_actor_builds_its_extractor_from_the_spec_config(monkeypatch, tmp_path):

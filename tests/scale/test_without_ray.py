@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
 import pytest
 
-from reportx.cli import main
-
-
-def run_cli(monkeypatch, capsys, hidden: set[str], *argv: str) -> tuple[int, str, str]:
-    real = importlib.util.find_spec
-
-    def find_spec(name, *args, **kwargs):
-        return None if name.split(".")[0] in hidden else real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    monkeypatch.setattr(sys, "argv", ["reportx", *argv])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
+from test_extras import run_cli  # the CLI in-process, some packages hidden
 
 
 def test_ray_without_the_extra_is_one_line_with_the_install_command(monkeypatch, capsys, tmp_path):

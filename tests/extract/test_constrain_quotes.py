@@ -319,3 +319,26 @@ def test_the_model_writes_an_exact_quote(engine):
     record = json.loads(gen.text)
     assert record["project_name"] and record["project_name"] in report
     assert record["ticket_id"] is None or (record["ticket_id"] and record["ticket_id"] in report)
+
+
+ANY_CASE_QUOTE = {"type": ["string", "null"], "x-reportx-quote": "any-case"}
+SHOUTED = "El proyecto está BLOQUEADO. ÁMBAR ayer; Ñandú×2 y straße."
+
+
+def test_an_any_case_quote_matches_letters_of_either_case_and_nothing_else():
+    state = quote_state(ANY_CASE_QUOTE, SHOUTED)
+    for quote in ("bloqueado", "Bloqueado", "BLOQUEADO", "ámbar", "Ámbar", "ÁMBAR", "ñandú", "ÑANDÚ×2", "STRAßE"):
+        assert step_bytes(state, written(quote)) == (), quote
+    for quote in ("bloqueada", "ambar", "amBar ", "ñandú÷2", "STRAẞE", "bloque"):  # other letters, or cut words
+        assert step_bytes(state, written(quote)) != (), quote
+    exact = quote_state(NULLABLE_QUOTE, SHOUTED)
+    assert step_bytes(exact, written("bloqueado")) != () and step_bytes(exact, written("BLOQUEADO")) == ()
+
+
+def test_case_partners_are_letters_only():
+    from reportx.extract.constrain.quote import case_partner
+
+    assert case_partner(ord("a")) == ord("A") and case_partner(ord("Z")) == ord("z")
+    assert case_partner(ord("1")) is None and case_partner(ord("@")) is None and case_partner(ord("[")) is None
+    assert case_partner("á".encode()[1]) == "Á".encode()[1] and case_partner("×".encode()[1]) is None
+    assert case_partner("ß".encode()[1]) is None

@@ -101,6 +101,28 @@ def test_text(value, expected):
     assert parse_text(value) == expected
 
 
+@pytest.mark.parametrize("value", [
+    "Hoy nada terminado", "Nada cerrado todavía.", "No milestone closed today.", "Nothing completed today.",
+    "Hoy no se completó nada nuevo", "Sin hitos completados hoy.", "Ningún entregable cerrado hoy.", "TBD",
+    "Por definir.", "Pendiente de definir", "definir", "Lo vemos mañana", "We'll see tomorrow.", "To be confirmed",
+    "Today, nothing new", "not yet",
+])
+def test_a_text_that_says_nothing_was_done_or_decided_is_null(value):
+    assert parse_text(value) is None
+
+
+@pytest.mark.parametrize("value", [
+    "No-code platform launched", "Definir el alcance", "Pendiente revisión cliente", "Nadal tournament app",
+    "Nueva web publicada", "Notificaciones push", "Sincronización de datos", "Nordic launch", "Resuelto el #42789",
+])
+def test_a_text_that_only_starts_like_a_negation_is_kept(value):
+    assert parse_text(value) == value
+
+
+def test_a_project_name_is_never_read_as_nothing():
+    assert parse_project_name("Nada Igual") == "Nada Igual" and parse_project_name("TBD") == "TBD"
+
+
 @pytest.mark.parametrize("token, expected", [("4.500", 4500), ("4,5", 4.5), ("12.300,50", 12300.5), ("1,234.5", 1234.5)])
 def test_number_separators(token, expected):
     assert parse_number(token) == expected

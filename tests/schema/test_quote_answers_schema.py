@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 from pydantic import BaseModel, Field
 
 from reportx.schema import RecordInvalid, ReportSchema, builtin_schema, load_schema
-from reportx.schema.quotes import QUOTE_KEYWORD, answer_schema, locate, same_length_fold, to_record
+from reportx.schema.quotes import ANY_CASE, QUOTE_KEYWORD, answer_schema, find_quote, locate, same_length_fold, to_record
 
 TEXT = ("Informe del proyecto 'Atenea'. Estado: ámbar. Cliente: Financiera Andina. Gastado 15.750,00 € de 40.000 €. "
         "Bug #9812 retrasó el testing 2 días; otro bug #77 nos costó medio día. Terminada la migración.")
@@ -21,8 +23,9 @@ def test_the_answer_schema_quotes_every_string_and_number_leaf():
     props = schema["properties"]
     assert props["project_name"] == {"type": "string", QUOTE_KEYWORD: True, **{k: props["project_name"][k]
                                                                                 for k in ("title", "description")}}
-    for key in ("status", "client", "budget_used_eur", "key_milestone_completed", "next_step"):
+    for key in ("client", "budget_used_eur", "key_milestone_completed", "next_step"):
         assert props[key]["type"] == ["string", "null"] and props[key][QUOTE_KEYWORD] is True
+    assert props["status"]["type"] == ["string", "null"] and props["status"][QUOTE_KEYWORD] == ANY_CASE  # a label
     item = props["blockers_today"]["items"]
     assert item["properties"]["ticket_id"]["type"] == ["string", "null"]
     assert item["properties"]["delay_hours"][QUOTE_KEYWORD] and item["required"] == ["ticket_id", "delay_hours"]
@@ -90,3 +93,25 @@ def test_the_fold_keeps_offsets():
     text = "ÁMBAR Ñandú Straße İ"
     folded = same_length_fold(text)
     assert len(folded) == len(text) and folded.startswith("ambar nandu strasse"[:5])
+
+
+def test_a_label_is_located_in_any_case_and_its_span_holds_the_reports_characters():
+    text = "El proyecto Atenea está BLOQUEADO desde ayer; ÁMBAR la semana pasada."
+    spans, notes = locate(text, {"project_name": "Atenea", "status": "bloqueado"}, builtin_schema())
+    assert spans["status"] == [24, 33, "BLOQUEADO"] and not notes
+    assert find_quote(text, "ámbar", any_case=True).quote == "ÁMBAR"
+    assert find_quote(text, "bloqueado") is None  # exact case elsewhere
+    spans, notes = locate(text, {"project_name": "atenea"}, builtin_schema())  # a name keeps its case
+    assert spans["project_name"] is None and notes
+
+
+def test_a_schema_can_ask_for_or_refuse_any_case_quotes():
+    class Item(BaseModel):
+        colour: str | None = Field(None, json_schema_extra={QUOTE_KEYWORD: ANY_CASE})
+        grade: Literal["A", "B"] | None = Field(None, json_schema_extra={QUOTE_KEYWORD: True})
+        level: Literal["low", "high"] | None = None
+
+    props = answer_schema(ReportSchema.from_model(Item))["properties"]
+    assert props["colour"][QUOTE_KEYWORD] == ANY_CASE
+    assert props["grade"][QUOTE_KEYWORD] is True
+    assert props["level"][QUOTE_KEYWORD] == ANY_CASE

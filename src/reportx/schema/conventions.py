@@ -144,7 +144,32 @@ def parse_status(value: Any) -> str | None:
     raise ValueError(f"not a status wording: {value!r} (expected one of {', '.join(STATUS_VALUES)})")
 
 
+#: A phrase that says nothing was done or nothing is decided yet ("Hoy nada terminado", "No milestone closed
+#: today", "TBD", "Por definir", "We'll see tomorrow"), matched on the folded text from its start. A model asked
+#: to quote the report may quote such a sentence for a milestone or a next step; what it states is "none", so
+#: the code reads it as null (the model quotes, the code normalises).
+_SAYS_NOTHING = re.compile(
+    r"^(?:(?:hoy|today|todavia|aun|yet|so far|de momento|for now)\s*,?\s+)?"
+    r"(?:(?:nada|nothing|ningun[oa]?|none|tbd|tba|not yet)\b|(?:no|sin)\s"
+    r"|(?:(?:esta|queda|sigue|todo)\s+)?(?:por|a|pendiente de|sin)\s+(?:definir|determinar|confirmar|decidir|concretar)\b"
+    r"|(?:still\s+)?(?:to be|yet to be)\s+(?:defined|determined|confirmed|decided|agreed)\b"
+    r"|(?:definir|pendiente)\W*$|(?:ya\s+)?(?:lo|la)?\s*(?:vemos|veremos)\b|we'?ll see\b)"
+)
+
+
+def says_nothing(text: str) -> bool:
+    """Whether a short text states that nothing was done or nothing is decided (see ``_SAYS_NOTHING``)."""
+    return bool(_SAYS_NOTHING.match(fold(text)))
+
+
 def parse_text(value: Any) -> str | None:
+    """Trim a free-text value; empty strings, null words and phrases that say "nothing" (``says_nothing``:
+    "Nothing finished today", "Por definir") become None."""
+    text = _trimmed_text(value)
+    return None if text is None or says_nothing(text) else text
+
+
+def _trimmed_text(value: Any) -> str | None:
     """Trim a free-text value; empty strings and null words become None."""
     if value is None:
         return None
@@ -165,7 +190,7 @@ _PROJECT_SUFFIX = re.compile(r"\s+(?:project|proyecto)$", re.IGNORECASE)
 
 def parse_project_name(value: Any) -> str | None:
     """A project name as written, without quotes and without the word "proyecto"/"project"."""
-    text = parse_text(value)
+    text = _trimmed_text(value)  # a name is never read as a "nothing" phrase (a project "Nada Igual")
     if text is None:
         return None
     text = text.strip(_QUOTES + " ")

@@ -10,6 +10,10 @@ Which leaves are quoted: every string or number leaf (``Status``, ``Euros``, ``H
 user's ``str`` or ``float`` field), unless its JSON Schema says ``"x-reportx-quote": false`` (a label the report
 never writes, a free-text summary): those are answered as values. Booleans and integers-as-counts are whatever
 the user's type says; only strings and numbers are quoted.
+
+An enumerated leaf (a ``Status``: ``enum`` in its schema) is quoted in *any case*: "bloqueado" quotes a report's
+"BLOQUEADO", since a label's case carries no meaning; its span holds the report's own characters. A field's
+schema may ask for that explicitly (``"x-reportx-quote": "any-case"``) or refuse it (``true``: exact case).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from reportx.schema.nodes import deref_node, node_types
 
 #: The JSON Schema keyword that marks a quoted leaf in an answer schema (and opts a record field out with false).
 QUOTE_KEYWORD = "x-reportx-quote"
+#: The keyword's value for a quote whose letters may differ from the report's in case (labels).
+ANY_CASE = "any-case"
 #: What a quote answer's leaves may be.
 _QUOTED_TYPES = {"string", "number"}
 
@@ -53,6 +59,19 @@ def is_quoted(schema: ReportSchema, node: Any) -> bool:
     return bool(types) and types <= _QUOTED_TYPES | {"integer"} and "object" not in types
 
 
+def is_any_case(schema: ReportSchema, node: Any) -> bool:
+    """Whether a quoted leaf's quote may differ from the report in case: asked for with ``"any-case"``, or an
+    enumerated leaf (``enum`` in it or in one of its ``anyOf`` / ``oneOf`` branches) not marked ``true``."""
+    node = deref_node(schema, node)
+    keyword = node.get(QUOTE_KEYWORD)
+    if keyword == ANY_CASE:
+        return True
+    if keyword is True:
+        return False
+    branches = [node] + [deref_node(schema, b) for key in ("anyOf", "oneOf") for b in node.get(key, [])]
+    return any("enum" in b for b in branches if isinstance(b, dict))
+
+
 def answer_schema(schema: ReportSchema) -> dict[str, Any]:
     """The JSON Schema of a quote answer: the record's shape with each quoted leaf a string marked
     ``x-reportx-quote`` (nullable when the field is), for constrained decoding. Other leaves keep their schema."""
@@ -71,7 +90,8 @@ def _answer_node(schema: ReportSchema, node: Any) -> dict[str, Any]:
         out["items"] = _answer_node(schema, node["items"])
         return out
     if is_quoted(schema, node):
-        quoted: dict[str, Any] = {"type": ["string", "null"] if "null" in types else "string", QUOTE_KEYWORD: True}
+        quoted: dict[str, Any] = {"type": ["string", "null"] if "null" in types else "string",
+                                  QUOTE_KEYWORD: ANY_CASE if is_any_case(schema, node) else True}
         for key in ("title", "description"):
             if key in node:
                 quoted[key] = node[key]
@@ -82,22 +102,27 @@ def _answer_node(schema: ReportSchema, node: Any) -> dict[str, Any]:
 def same_length_fold(text: str) -> str:
     """Lower case without accents, one character for one (so offsets into it are offsets into ``text``)."""
     out = []
-    for char in text:
-        lower = char.lower()
-        char = lower if len(lower) == 1 else char
+    for char in same_length_lower(text):
         base = unicodedata.normalize("NFD", char)[:1]
         out.append(base if base and len(unicodedata.normalize("NFD", char)) > 1 else char)
     return "".join(out)
 
 
-def find_quote(text: str, quote: str, start: int = 0) -> Span | None:
-    """The first exact occurrence of ``quote`` in ``text`` at or after ``start`` (else anywhere), or None."""
+def same_length_lower(text: str) -> str:
+    """Lower case, one character for one (a character whose lower case is longer, like "İ", is kept)."""
+    return "".join(low if len(low := char.lower()) == 1 else char for char in text)
+
+
+def find_quote(text: str, quote: str, start: int = 0, any_case: bool = False) -> Span | None:
+    """The first exact occurrence of ``quote`` in ``text`` at or after ``start`` (else anywhere), or None;
+    ``any_case``: letters may differ in case, and the span holds the text's own characters."""
     if not quote:
         return None
-    at = text.find(quote, start)
+    haystack, needle = (same_length_lower(text), same_length_lower(quote)) if any_case else (text, quote)
+    at = haystack.find(needle, start)
     if at < 0 and start:
-        at = text.find(quote)
-    return Span(at, at + len(quote), quote) if at >= 0 else None
+        at = haystack.find(needle)
+    return Span(at, at + len(quote), text[at:at + len(quote)]) if at >= 0 else None
 
 
 def locate(text: str, answer: dict[str, Any], schema: ReportSchema) -> tuple[dict[str, Any], list[str]]:
@@ -123,7 +148,7 @@ def _locate_node(text: str, value: Any, schema: ReportSchema, node: Any, path: s
         return out
     if not isinstance(value, str) or not is_quoted(schema, node):
         return None
-    span = find_quote(text, value, cursor[0])
+    span = find_quote(text, value, cursor[0], is_any_case(schema, node))
     if span is None:
         notes.append(f"{path}: {value!r} is not a quote of the report")
         return None

@@ -327,7 +327,7 @@ def _step_quote(top: QuoteFrame, rest: State, b: int) -> _Step:
         return rest + (QuoteFrame(node, top.ends, top.nbytes, True),) if top.ends & source.escapable else None
     elif b < SPACE:
         return None  # a raw control character: JSON writes those escaped
-    ends = source.match(top.ends, b)
+    ends = source.match(top.ends, b, node.any_case)
     return rest + (QuoteFrame(node, ends, top.nbytes + 1, False),) if ends else None
 
 

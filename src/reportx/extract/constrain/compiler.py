@@ -33,7 +33,7 @@ from reportx.extract.constrain.nodes import (
     UnionNode,
     first_bytes,
 )
-from reportx.extract.constrain.quote import QUOTE_KEYWORD
+from reportx.extract.constrain.quote import ANY_CASE, QUOTE_KEYWORD
 from reportx.schema.nodes import MAX_REF_HOPS, RefError, follow_ref
 
 MAX_DEPTH = 24  # deeper than this is a recursive schema
@@ -135,9 +135,10 @@ def _compile_type(types: Any, node: dict, root: dict, depth: int) -> Node:
 
 
 def _compile_string(node: dict) -> Node:
-    if node.get(QUOTE_KEYWORD) is True:
+    quote = node.get(QUOTE_KEYWORD)
+    if quote is True or quote == ANY_CASE:
         max_chars = node.get("maxLength")
-        return QuoteNode(1 << 30 if max_chars is None else max(1, int(max_chars)) * 4)
+        return QuoteNode(1 << 30 if max_chars is None else max(1, int(max_chars)) * 4, any_case=quote == ANY_CASE)
     charset = charset_pattern(node["pattern"]) if isinstance(node.get("pattern"), str) else None
     if charset is not None:
         limit = node.get("maxLength")

@@ -45,10 +45,12 @@ class PatternStrNode(NamedTuple):
 
 class QuoteNode(NamedTuple):
     """A string whose (unescaped) content is a non-empty substring of the report, at most ``max_bytes`` bytes
-    of it. ``source``: the report's text, None until :func:`bind_source` binds one."""
+    of it. ``source``: the report's text, None until :func:`bind_source` binds one; ``any_case``: letters match
+    in either case (a label's quote)."""
 
     max_bytes: int
     source: QuoteSource | None = None
+    any_case: bool = False
 
 
 class NumNode(NamedTuple):
@@ -150,7 +152,7 @@ def _bind(node: Node, source: QuoteSource, memo: dict[int, Node]) -> Node:
         return done
     out: Node = node
     if isinstance(node, QuoteNode):
-        out = QuoteNode(node.max_bytes, source)
+        out = QuoteNode(node.max_bytes, source, node.any_case)
     elif isinstance(node, ArrNode):
         out = ArrNode(_bind(node.item, source, memo), node.min_items, node.max_items)
     elif isinstance(node, ObjNode):

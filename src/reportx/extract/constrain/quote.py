@@ -25,6 +25,13 @@ Byte-exact on the source's UTF-8 after JSON-unescaping what the model writes:
   refused in a quote (the model writes ``/`` and any other character as is), so the source's other control
   characters (U+0000-U+001F but those five) cannot be quoted;
 * quotes may span lines (``\\n``) as long as the source does.
+
+A quote node may ignore case (``"x-reportx-quote": "any-case"``, which :func:`reportx.schema.quotes.answer_schema`
+sets on enumerated leaves such as a status): a label's case carries no meaning, and a report that shouts
+"BLOQUEADO" must not leave the model only wrong quotes when it writes "bloqueado". Case is folded for ASCII
+letters and for the Latin-1 letters (``À``-``Þ`` / ``à``-``þ``, the same lead byte ``0xC3`` and continuation
+bytes ``0x20`` apart, ``×``/``÷`` and ``ß``/``ÿ`` excepted), which covers Spanish and English; the located span
+then holds the report's own characters.
 """
 
 from __future__ import annotations
@@ -32,9 +39,9 @@ from __future__ import annotations
 import re
 
 from reportx.extract.jsonscan import BACKSLASH, QUOTE, SPACE
-from reportx.schema.quotes import QUOTE_KEYWORD  # the JSON Schema keyword that marks a string leaf as a quote
+from reportx.schema.quotes import ANY_CASE, QUOTE_KEYWORD  # the JSON Schema keyword that marks a quote leaf, and its any-case value
 
-__all__ = ["QUOTE_KEYWORD", "QuoteSource", "lowest"]
+__all__ = ["ANY_CASE", "QUOTE_KEYWORD", "QuoteSource", "case_partner", "lowest"]
 
 
 # Source byte -> the letter of its JSON short escape (the only way JSON may write these bytes in a string).
@@ -44,6 +51,18 @@ ESCAPE_LETTER: dict[int, int] = {QUOTE: QUOTE, BACKSLASH: BACKSLASH, 0x0A: ord("
 UNESCAPE: dict[int, int] = {letter: byte for byte, letter in ESCAPE_LETTER.items()}
 
 _CONTINUATION_MASK, _CONTINUATION = 0xC0, 0x80  # a UTF-8 continuation byte is 10xxxxxx
+_LATIN1_LEAD = 0xC3  # the lead byte of U+00C0-U+00FF: "À".."ÿ"
+_NOT_LETTERS = {0x97, 0xB7, 0x9F, 0xBF}  # after 0xC3: "×" / "÷" are no letters, "ß" / "ÿ" have no partner there
+
+
+def case_partner(b: int) -> int | None:
+    """The byte of the same letter in the other case: ASCII letters, and the continuation byte of a Latin-1
+    letter (whose lead byte 0xC3 the caller checks); None for any other byte."""
+    if 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A:
+        return b ^ 0x20
+    if (0x80 <= b <= 0x9E or 0xA0 <= b <= 0xBE) and b not in _NOT_LETTERS:
+        return b ^ 0x20
+    return None
 
 
 class QuoteSource:
@@ -52,7 +71,7 @@ class QuoteSource:
     Positions are offsets in ``data`` (the text's UTF-8); a set of positions is an int, bit ``p`` for offset ``p``.
     """
 
-    __slots__ = ("text", "data", "masks", "boundary", "edges", "escapable", "writable", "start", "first")
+    __slots__ = ("text", "data", "masks", "boundary", "edges", "escapable", "writable", "start", "first", "after_c3")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -85,14 +104,22 @@ class QuoteSource:
             raise ValueError("the source text has nothing to quote (empty, or only control characters)")
         # Where an empty quote closed early starts: the first word (else the first character a quote can start on).
         self.first: int = lowest(self.edges & self.writable) if first_word < 0 else first_word
+        # Offsets right after a 0xC3 lead byte: where a Latin-1 letter's case partner may stand (any-case quotes).
+        self.after_c3: int = self.masks.get(_LATIN1_LEAD, 0) << 1
 
     def __repr__(self) -> str:
         return f"QuoteSource({len(self.data)} bytes)"
 
-    def match(self, ends: int, b: int) -> int:
-        """The end positions after source byte ``b`` follows a quote ending at ``ends`` (0: it never does)."""
-        mask = self.masks.get(b)
-        return (ends & mask) << 1 if mask else 0
+    def match(self, ends: int, b: int, any_case: bool = False) -> int:
+        """The end positions after source byte ``b`` follows a quote ending at ``ends`` (0: it never does);
+        ``any_case``: the byte of the other case matches too (ASCII and Latin-1 letters)."""
+        mask = self.masks.get(b, 0)
+        if any_case:
+            partner = case_partner(b)
+            if partner is not None:
+                other = self.masks.get(partner, 0)
+                mask |= other if b < 0x80 else other & self.after_c3
+        return (ends & mask) << 1
 
     def closing_byte(self, ends: int, nbytes: int, after_backslash: bool) -> int:
         """The next byte of the shortest text that closes a quote in this state: the closing quote once the quote

@@ -342,3 +342,15 @@ def test_case_partners_are_letters_only():
     assert case_partner(ord("1")) is None and case_partner(ord("@")) is None and case_partner(ord("[")) is None
     assert case_partner("á".encode()[1]) == "Á".encode()[1] and case_partner("×".encode()[1]) is None
     assert case_partner("ß".encode()[1]) is None
+
+
+def test_a_field_with_choices_takes_only_one_of_them_and_any_quote_when_there_is_none():
+    schema = {"type": "object", "properties": {"status": ANY_CASE_QUOTE, "name": QUOTE}, "required": ["status", "name"]}
+    choose = lambda text: tuple(w for w in ("rojo", "BLOQUEADO") if w in text)  # noqa: E731
+    node = compile_schema(schema, {"status": choose})
+    state = initial_state(bind_source(node, SHOUTED))
+    assert step_bytes(state, b'{"status": "BLOQUEADO", "name": "proyecto"}') == ()
+    assert step_bytes(state, b'{"status": null, "name": "proyecto"}') == ()
+    assert step_bytes(state, b'{"status": "proyecto"') is None  # a quote, but no choice
+    free = initial_state(bind_source(node, "Proyecto Nube, sin estado."))  # no choice in the text: any quote
+    assert step_bytes(free, b'{"status": "Nube", "name": "Proyecto"}') == ()

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from reportx.schema import RecordInvalid, ReportSchema, builtin_schema, load_schema
-from reportx.schema.quotes import ANY_CASE, QUOTE_KEYWORD, answer_schema, find_quote, locate, same_length_fold, to_record
+from reportx.schema.quotes import ANY_CASE, QUOTE_KEYWORD, answer_schema, find_quote, label_choices, locate, same_length_fold, to_record
 
 TEXT = ("Informe del proyecto 'Atenea'. Estado: ámbar. Cliente: Financiera Andina. Gastado 15.750,00 € de 40.000 €. "
         "Bug #9812 retrasó el testing 2 días; otro bug #77 nos costó medio día. Terminada la migración.")
@@ -115,3 +115,21 @@ def test_a_schema_can_ask_for_or_refuse_any_case_quotes():
     assert props["colour"][QUOTE_KEYWORD] == ANY_CASE
     assert props["grade"][QUOTE_KEYWORD] is True
     assert props["level"][QUOTE_KEYWORD] == ANY_CASE
+
+
+def test_label_choices_are_the_runs_of_words_that_read_as_a_status():
+    choose = label_choices(builtin_schema())["status"]
+    text = "Todo esto es del proyecto Tritón. El proyecto está BLOQUEADO. Semáforo: 🔴."
+    choices = choose(text)
+    assert {"BLOQUEADO", "está BLOQUEADO", "🔴"} <= set(choices)
+    assert "Todo esto" not in choices and "Tritón" not in choices
+    assert all(builtin_schema().validate({**ANSWER, "status": c})["status"] == "Rojo" for c in choices)
+    assert choose("Sin estado hoy; el cliente está contento.") == ()
+    assert set(label_choices(builtin_schema())) == {"status"}  # names and amounts are quoted freely
+
+
+def test_label_choices_of_a_json_schema_enum():
+    schema = ReportSchema.from_json_schema({"type": "object", "properties": {
+        "level": {"type": "string", "enum": ["low", "high"]}, "note": {"type": "string"}}})
+    choose = label_choices(schema)["level"]
+    assert choose("Risk: high. Not low-key.") == ("high",)

@@ -31,7 +31,7 @@ from reportx.extract.inputs import InputItem, normalize_text, text_sha256
 from reportx.extract.parse import loads_lenient
 from reportx.models import answer_format, bundled_adapter, default_base_model, file_id
 from reportx.schema import RecordInvalid, ReportSchema, load_schema
-from reportx.schema.quotes import answer_schema, locate, to_record
+from reportx.schema.quotes import answer_schema, label_choices, locate, to_record
 
 MODES: tuple[str, ...] = get_args(Mode)
 PROMPT_FORMATS: tuple[str, ...] = get_args(PromptFormat)
@@ -269,7 +269,8 @@ class Extractor:
         decoded = answer_schema(self.schema) if self.answer == "quotes" else self.schema.json_schema
         self._decoder: ConstrainedDecoder | None
         try:
-            self._decoder = ConstrainedDecoder.for_schema(engine, decoded, max_tokens=max_tokens)
+            choices = label_choices(self.schema) if self.answer == "quotes" else None
+            self._decoder = ConstrainedDecoder.for_schema(engine, decoded, max_tokens=max_tokens, choices=choices)
         except SchemaNotSupported as exc:
             self._decoder = None
             self.notices.append(f"constrained decoding is not available for this schema: {exc}")

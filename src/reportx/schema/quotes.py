@@ -19,12 +19,13 @@ schema may ask for that explicitly (``"x-reportx-quote": "any-case"``) or refuse
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from reportx.schema.conventions import NUMBER_RE, parse_number
 from reportx.schema.loader import RecordInvalid, ReportSchema, one_line
@@ -70,6 +71,66 @@ def is_any_case(schema: ReportSchema, node: Any) -> bool:
         return False
     branches = [node] + [deref_node(schema, b) for key in ("anyOf", "oneOf") for b in node.get(key, [])]
     return any("enum" in b for b in branches if isinstance(b, dict))
+
+
+#: Longest label wording, in words, that :func:`label_choices` looks for ("de amarillo a verde").
+MAX_LABEL_WORDS = 4
+_EDGE_PUNCTUATION = ".,;:!?()[]{}<>\"'«»“”‘’¡¿-–—*_#/|"
+_CHUNK = re.compile(r"\S+")
+
+
+def label_choices(schema: ReportSchema) -> dict[str, Callable[[str], tuple[str, ...]]]:
+    """For each top-level any-case quoted field (a label: the built-in ``status``), a function from a report's
+    text to the quotes of it that the field's type reads as a value: every run of 1-4 words of the text (edge
+    punctuation trimmed) that normalises to non-null ("Status: yellow", "semáforo rojo", "🔴"). Constrained decoding
+    then lets the model choose only among them, instead of leaving it a quote that means nothing ("Todo esto").
+    Without a Pydantic model, an ``enum`` value the text writes (in any case) is the choice."""
+    out: dict[str, Callable[[str], tuple[str, ...]]] = {}
+    for key, node in (schema.json_schema.get("properties") or {}).items():
+        if is_quoted(schema, node) and is_any_case(schema, node):
+            out[key] = _label_chooser(schema, key, node)
+    return out
+
+
+def _label_chooser(schema: ReportSchema, key: str, node: Any) -> Callable[[str], tuple[str, ...]]:
+    reads = _field_reader(schema, key, node)
+
+    def choose(text: str) -> tuple[str, ...]:
+        seen: dict[str, bool] = {}
+        for quote in _word_runs(text):
+            if quote not in seen:
+                seen[quote] = reads(quote)
+        return tuple(q for q, ok in seen.items() if ok)
+
+    return choose
+
+
+def _field_reader(schema: ReportSchema, key: str, node: Any) -> Callable[[str], bool]:
+    """Whether a quote reads as a non-null value of the field."""
+    if schema.model is not None and key in schema.model.model_fields:
+        adapter = TypeAdapter(schema.model.model_fields[key].rebuild_annotation())
+
+        def reads(quote: str) -> bool:
+            try:
+                return adapter.validate_python(quote) is not None
+            except (ValidationError, ValueError, TypeError):
+                return False
+
+        return reads
+    node = deref_node(schema, node)
+    branches = [node] + [deref_node(schema, b) for k in ("anyOf", "oneOf") for b in node.get(k, [])]
+    values = {v for b in branches if isinstance(b, dict) for v in b.get("enum", ()) if isinstance(v, str)}
+    return values.__contains__
+
+
+def _word_runs(text: str) -> Iterator[str]:
+    """Every run of 1 to MAX_LABEL_WORDS whitespace-separated chunks of ``text``, edge punctuation trimmed."""
+    chunks = [m.span() for m in _CHUNK.finditer(text)]
+    for i in range(len(chunks)):
+        for j in range(i, min(i + MAX_LABEL_WORDS, len(chunks))):
+            quote = text[chunks[i][0]:chunks[j][1]].strip(_EDGE_PUNCTUATION)
+            if quote:
+                yield quote
 
 
 def answer_schema(schema: ReportSchema) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reportx.extract.constrain.nodes import (
@@ -36,6 +37,8 @@ from reportx.extract.constrain.nodes import (
 from reportx.extract.constrain.quote import ANY_CASE, QUOTE_KEYWORD
 from reportx.schema.nodes import MAX_REF_HOPS, RefError, follow_ref
 
+#: Given a report's text, the quotes a field may take there.
+Chooser = Callable[[str], Sequence[str]]
 MAX_DEPTH = 24  # deeper than this is a recursive schema
 _ANY_SCALAR = ["string", "number", "boolean", "null"]  # what an unconstrained value ({} or true) may be
 
@@ -44,9 +47,25 @@ class SchemaNotSupported(ValueError):
     """A JSON Schema construct the automaton cannot express."""
 
 
-def compile_schema(schema: dict[str, Any]) -> Node:
-    """Compile a JSON Schema (the record's) into the automaton's node tree."""
-    return _compile(schema, schema, depth=0)
+def compile_schema(schema: dict[str, Any], choices: Mapping[str, Chooser] | None = None) -> Node:
+    """Compile a JSON Schema (the record's) into the automaton's node tree. ``choices``: for top-level quoted
+    properties, what quotes a report allows (``reportx.schema.quotes.label_choices``), applied when a report binds."""
+    node = _compile(schema, schema, depth=0)
+    if choices and isinstance(node, ObjNode):
+        node = ObjNode(tuple(Prop(p.key, _with_choices(p.node, choices[p.key]) if p.key in choices else p.node)
+                             for p in node.props))
+    return node
+
+
+def _with_choices(node: Node, chooser: Chooser) -> Node:
+    """The property's tree with its quote node(s) taking ``chooser`` (in a union: the quote branch)."""
+    if isinstance(node, QuoteNode):
+        return node._replace(choices=chooser)
+    if isinstance(node, UnionNode):
+        done = {id(b): _with_choices(b, chooser) for b in node.branches}
+        return UnionNode(tuple(done[id(b)] for b in node.branches),
+                         {k: done.get(id(v), v) for k, v in node.route.items()})
+    return node
 
 
 def _resolve(node: dict, root: dict) -> dict:

@@ -11,13 +11,13 @@ report's text as ``source``. The model quotes, the code normalises: a misspelt c
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from reportx.extract.constrain.compiler import compile_schema
+from reportx.extract.constrain.compiler import Chooser, compile_schema
 from reportx.extract.constrain.cursor import Cursor
 from reportx.extract.constrain.nodes import Node, has_quotes
 from reportx.extract.constrain.protocol import Constraint
@@ -50,8 +50,10 @@ class ConstrainedDecoder:
     heal: bool = True
 
     @classmethod
-    def for_schema(cls, engine: Engine, json_schema: dict[str, Any], max_tokens: int = 384) -> ConstrainedDecoder:
-        return cls(engine, compile_schema(json_schema), max_tokens)
+    def for_schema(cls, engine: Engine, json_schema: dict[str, Any], max_tokens: int = 384,
+                   choices: Mapping[str, Chooser] | None = None) -> ConstrainedDecoder:
+        """The decoder of a JSON Schema; ``choices``: see :func:`compile_schema`."""
+        return cls(engine, compile_schema(json_schema, choices), max_tokens)
 
     @property
     def needs_source(self) -> bool:

@@ -9,6 +9,8 @@ is compiled without its source text; :func:`bind_source` gives a tree the report
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from reportx.extract.constrain.quote import QuoteSource
@@ -46,11 +48,14 @@ class PatternStrNode(NamedTuple):
 class QuoteNode(NamedTuple):
     """A string whose (unescaped) content is a non-empty substring of the report, at most ``max_bytes`` bytes
     of it. ``source``: the report's text, None until :func:`bind_source` binds one; ``any_case``: letters match
-    in either case (a label's quote)."""
+    in either case (a label's quote); ``choices``: given the report's text, the only quotes allowed (bound as an
+    :class:`EnumNode` of them when there are any)."""
 
     max_bytes: int
     source: QuoteSource | None = None
     any_case: bool = False
+    #: The quotes this field may take in a given report (a label's wordings the report holds), or None: any.
+    choices: Callable[[str], Sequence[str]] | None = None
 
 
 class NumNode(NamedTuple):
@@ -152,7 +157,11 @@ def _bind(node: Node, source: QuoteSource, memo: dict[int, Node]) -> Node:
         return done
     out: Node = node
     if isinstance(node, QuoteNode):
-        out = QuoteNode(node.max_bytes, source, node.any_case)
+        allowed = node.choices(source.text) if node.choices is not None else ()
+        if allowed:  # a label: one of its wordings as the report writes them (none there: any quote, then null)
+            out = EnumNode(tuple(dict.fromkeys(json.dumps(q, ensure_ascii=False).encode("utf-8") for q in allowed)))
+        else:
+            out = QuoteNode(node.max_bytes, source, node.any_case, node.choices)
     elif isinstance(node, ArrNode):
         out = ArrNode(_bind(node.item, source, memo), node.min_items, node.max_items)
     elif isinstance(node, ObjNode):

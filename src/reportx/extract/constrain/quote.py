@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 
 from reportx.extract.jsonscan import BACKSLASH, QUOTE, SPACE
-from reportx.schema.quotes import ANY_CASE, QUOTE_KEYWORD  # the JSON Schema keyword that marks a quote leaf, and its any-case value
+from reportx.schema.quotes import ANY_CASE, QUOTE_KEYWORD  # the keyword marking a quote leaf; its any-case value
 
 __all__ = ["ANY_CASE", "QUOTE_KEYWORD", "QuoteSource", "case_partner", "lowest"]
 

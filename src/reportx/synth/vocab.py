@@ -28,6 +28,15 @@ PROJECTS_MULTI: tuple[str, ...] = (
     "Customer Portal", "Data Platform", "Mobile Banking", "Cloud Migration", "Harbour Bridge Retrofit",
     "Riverside Offices", "Spring Campaign", "Brand Refresh", "Payments Hub", "Field Service App",
     "Warehouse Automation", "Core Banking Upgrade", "Digital Workplace", "Northgate Tower",
+    # Names that go on after a common word: a version, a year, a number, a phase, a place. A model that quotes
+    # names must learn to quote them to their end ("Orión 2.0", not "Orión").
+    "Orión 2.0", "Atlas 360", "Portal Proveedores 3.0", "Campus Norte Fase 2", "Residencial Los Pinos",
+    "Edificio Mirador del Río", "Parque Empresarial El Olivar", "Centro Logístico Los Llanos", "Avenida del Puerto 27",
+    "Plaza Castilla 8", "Campaña Navidad 2026", "Feria del Libro 2026", "Hospital Comarcal Fase III",
+    "Implantación CRM Salesforce", "Plataforma Pagos v2", "Nexo 4.1", "Ampliación Línea 3", "Urbanización Las Encinas",
+    "Harbourside Phase 2", "Kingsway Depot Upgrade", "Payments Hub v3", "Mill Lane 12", "Summer Campaign 2026",
+    "Northgate Tower – Phase 2", "Riverside Apartments Block C", "Data Platform 2026", "Westbrook Bridge Refit",
+    "Cloud Migration Wave 3", "Customer Portal 4.0", "Elm Street 45", "Castle Quay Retail Park",
 )
 PROJECTS_CODE: tuple[str, ...] = (
     "PRJ-2041", "OPS-17", "CRM-2025", "PRY-0312", "SGT-88", "PRJ-1177", "DL-4", "IT-2290", "OBRA-115",
@@ -43,13 +52,15 @@ CLIENTS_ES: tuple[str, ...] = (
     "Farmacéutica Lusitana", "Autopistas del Atlántico", "Grupo Nortia", "Vialia Infraestructuras",
     "Comunidad de Madrid", "Generalitat Valenciana", "Cabildo de Tenerife", "Metro de Sevilla",
     "Ayuntamiento de Getafe", "Ministerio de Sanidad", "Universidad de Almagro", "Aceites Guadalquivir S.L.",
+    "Transportes Urbanos de Mérida, S.A.", "Servicio Canario de Empleo (SCE)", "Conservas del Cantábrico, S.L.",
 )
 CLIENTS_EN: tuple[str, ...] = (
     "City of Leeds Council", "NHS Northshire Trust", "Globex Corporation", "Initech Ltd.", "Northwind Traders",
     "Contoso Ltd.", "Fabrikam Inc.", "Blue Harbor Logistics Ltd.", "Pinecrest Energy plc", "Kessler & Dunn LLP",
     "Hartwell Foods Ltd.", "Albion Rail Ltd.", "Greater Avon Water Authority", "Tri-County Health System",
     "Oakridge University", "Vandelay Industries", "Soylent Corp", "Massive Dynamic", "Dunder Mifflin",
-    "Department of Regional Transport", "Borough of Camford", "Ridgeway Insurance plc",
+    "Department of Regional Transport", "Borough of Camford", "Ridgeway Insurance plc", "Northfield Water, Inc.",
+    "Kingsbridge Housing Association (KHA)",
 )
 #: Clients that read naturally in reports of either language (foreign legal forms, fictional corporations).
 CLIENTS_INTL: tuple[str, ...] = (

@@ -243,6 +243,12 @@ def export_cmd(
                      "adapter in llama.cpp) or auto (pytorch when the run has its PEFT adapter). Default: auto.",
                      show_default=False),
     ] = None,
+    calibrate: Annotated[
+        int,
+        typer.Option("--calibrate", metavar="N", help="Fit the per-field confidence calibration on this many "
+                     "validation reports (constrained extraction with the GGUF) and write it beside the adapter as "
+                     "NAME.calibration.json, where reportx extract finds it."),
+    ] = 0,
     threads: ThreadsOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -258,6 +264,8 @@ def export_cmd(
     """
     if check < 0:
         raise ReportxError(f"--check must be a number of reports (0 for none), got {check}")
+    if calibrate < 0 or (calibrate and merge):
+        raise ReportxError("--calibrate N: a number of validation reports, for an adapter (not with --merge)")
     if max_tokens <= 0:
         raise ReportxError(f"--max-tokens must be positive, got {max_tokens}")
     if not merge:
@@ -278,7 +286,7 @@ def export_cmd(
         from reportx.export import export_run
 
         result = export_run(run_dir, out, check, base_gguf=base, max_tokens=max_tokens, dtype=dtype or "f16",
-                            n_threads=threads)
+                            n_threads=threads, calibrate=calibrate)
     if not quiet:
         typer.echo(result.summary(), err=True)
     if result.check is not None:
@@ -374,6 +382,13 @@ def extract_cmd(
         int | None,
         typer.Option("--limit", "-n", metavar="N", help="Extract only the first N reports found.", show_default=False),
     ] = None,
+    review_below: Annotated[
+        float | None,
+        typer.Option("--review-below", metavar="P", min=0.0, max=1.0, help="List in _meta.review the fields whose "
+                     "confidence (_meta.confidence: the probability the value is right, calibrated for the bundled "
+                     "adapter) is under P, e.g. 0.9: a queue for a person to check. The exit code does not change.",
+                     show_default=False),
+    ] = None,
     ray: Annotated[
         bool, typer.Option("--ray", help="Extract on Ray actors (pip install 'reportx[ray]'); same outputs and "
                            "resume. See docs/scale-out.md.")
@@ -408,7 +423,7 @@ def extract_cmd(
 
     config = ExtractConfig.make(  # every extraction option checked here, before any input is read
         model=model, adapter=adapter, mode=mode, merged=merged, constrained=constrained, shots=shots,
-        schema_spec=schema, n_ctx=n_ctx, threads=threads,
+        schema_spec=schema, n_ctx=n_ctx, threads=threads, review_below=review_below,
     )
     opts = BatchOptions(
         inputs=list(inputs), config=config, globs=list(glob or []), jsonl_field=jsonl_field, output=output,

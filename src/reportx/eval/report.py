@@ -39,7 +39,27 @@ def markdown_table(results: dict[str, dict[str, Any]]) -> str:
         for name, s in results.items()
     ]
     n = next(iter(results.values()))["reports"] if results else 0
-    return "\n".join([f"{n} reports.", "", head, *rows, "", "Per-field accuracy (%):", "", field_head, *field_rows, ""])
+    return "\n".join([f"{n} reports.", "", head, *rows, "", "Per-field accuracy (%):", "", field_head, *field_rows, "",
+                      *confidence_table(results)])
+
+
+def confidence_table(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Per system: ECE, AUROC and accuracy at 80 / 90 / 95% coverage of ``_meta.confidence`` (and of each raw
+    score, for systems eval ran itself); no lines when no system carries confidences."""
+    rows = []
+    for name, s in results.items():
+        variants = [("_meta.confidence", s.get("confidence"))]
+        variants += [(f"raw {k}", v) for k, v in (s.get("confidence_raw") or {}).items()]
+        for label, r in variants:
+            if r:
+                rows.append(f"| {name} | {label} | {_num(r['ece'], 3)} | {_num(r['auroc'], 3)} "
+                            f"| {_pct(r['accuracy_at_80'])} | {_pct(r['accuracy_at_90'])} | {_pct(r['accuracy_at_95'])} |")
+    if not rows:
+        return []
+    head = ("| system | confidence | ECE | AUROC | acc % at 80% | acc % at 90% | acc % at 95% |\n"
+            "|---|---|---|---|---|---|---|")
+    return ["Per-field confidence (ECE over 10 bins; accuracy answering only the most confident fields):", "",
+            head, *rows, ""]
 
 
 def write_results(path: Path, results: dict[str, dict[str, Any]], extra: dict[str, Any] | None = None) -> None:

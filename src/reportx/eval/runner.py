@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from reportx.errors import ReportxError
+from reportx.eval.calibration import write_coverage_chart, write_reliability_chart
+from reportx.eval.reliability import confidence_pairs
 from reportx.eval.report import markdown_table, write_chart, write_results
 from reportx.eval.score import Prediction, field_errors, score_all
 from reportx.extract.config import ExtractConfig
@@ -123,7 +125,7 @@ def _run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, eng
         for i, text in enumerate(texts):
             result = extractor.extract(text, source=f"#{i}")
             answer = result.record if result.ok else result.raw_output
-            predictions.append(Prediction(answer=answer, meta=result.meta, error=result.error))
+            predictions.append(Prediction(answer=answer, meta=result.meta, error=result.error, scores=result.scores))
             progress.advance(failed=not result.ok)
     return predictions
 
@@ -154,6 +156,7 @@ def evaluate(
     engines: dict = {}
     results: dict[str, dict[str, Any]] = {}
     errors: list[dict[str, Any]] = []
+    confidences: dict[str, tuple[list[float], list[bool]]] = {}
     for spec in systems:
         if not quiet:
             print(f"reportx eval: {spec.name}: {len(gold)} reports", file=sys.stderr, flush=True)
@@ -162,6 +165,9 @@ def evaluate(
         summary["system"] = spec.describe()
         results[spec.name] = summary
         errors += field_errors(scored, system=spec.name)
+        pairs = confidence_pairs(scored)
+        if pairs[0]:
+            confidences[spec.name] = pairs
     write_results(out_dir / "results.json", results, {"data": str(data), "reports": len(gold)})
     (out_dir / "table.md").write_text(markdown_table(results), encoding="utf-8")
     with (out_dir / "errors.jsonl").open("w", encoding="utf-8") as handle:
@@ -169,4 +175,7 @@ def evaluate(
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if chart:
         write_chart(out_dir / "chart.png", results)
+        if confidences:  # beside the accuracy chart: how far each system's confidence can be trusted
+            write_reliability_chart(out_dir / "reliability.png", confidences)
+            write_coverage_chart(out_dir / "coverage.png", confidences)
     return results

@@ -20,6 +20,7 @@ from typing import Any
 
 from reportx.errors import ReportxError
 from reportx.eval.metrics import ReportScore, field_kinds, score_report, summarise
+from reportx.eval.reliability import confidence_summary
 from reportx.labelled import LabelledReport, iter_json_objects, read_labelled
 from reportx.schema import RecordInvalid, ReportSchema, load_schema
 
@@ -38,6 +39,7 @@ class Prediction:
     answer: Any  # a dict, a JSON string, or None when the system gave no answer
     meta: dict[str, Any]
     error: str | None = None
+    scores: dict[str, dict[str, float]] | None = None  # reportx's raw confidence scores per field, when run here
 
 
 @dataclass
@@ -121,6 +123,7 @@ def score_all(
     costs = [p.meta for p in predictions if p is not None and p.meta.get("seconds") is not None]
     summary = summarise(kinds, [s.score for s in scored], costs, seed=seed)
     summary["missing_predictions"] = sum(p is None for p in predictions)
+    summary.update(confidence_summary(scored))
     return summary, scored
 
 

@@ -180,7 +180,7 @@ def torch_margin(model: Any, prompt: list[int], prefix: list[int], mine: int, th
     return float(logits[mine] - logits[theirs])
 
 
-def _resolve_val_file(path: str | Path, run_dir: Path) -> Path:
+def resolve_val_file(path: str | Path, run_dir: Path) -> Path:
     """A run card's val file: as written (absolute, or relative to the working directory), else relative to the run
     directory or its parent (where ``reportx train`` was probably run)."""
     path = Path(path)
@@ -334,7 +334,7 @@ def _val_prompts(
     if not val_path:
         raise ReportxError("the run has no validation file to check on; pass one (val_file)")
     schema = load_schema(card.schema_spec)
-    reports = read_labelled(Path(val_file) if val_file else _resolve_val_file(val_path, run_dir), schema, limit=n)
+    reports = read_labelled(Path(val_file) if val_file else resolve_val_file(val_path, run_dir), schema, limit=n)
     return reports, [finetuned_prompt(r.text, schema) for r in reports]
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportx.errors import ReportxError
-from reportx.export.check import CheckResult, check_adapter
+from reportx.export.check import CheckResult, check_adapter, resolve_val_file
 from reportx.export.lora import LoraExport, export_lora, locate_adapter
+from reportx.train.runcard import RunCard
+
+if TYPE_CHECKING:
+    from reportx.eval.calibrate import CalibrationReport
 
 
 @dataclass
@@ -20,6 +24,7 @@ class ExportResult:
     lora: LoraExport
     check: CheckResult | None = None
     check_file: Path | None = None  # RUN_DIR/export_check.json, the check's per-report details
+    calibration: CalibrationReport | None = None  # with calibrate > 0: the confidence calibration written
 
     def summary(self) -> str:
         lora = self.lora
@@ -30,6 +35,8 @@ class ExportResult:
         if self.check is not None:
             c = self.check
             text += f"; check: {c.matches}/{c.n} answers identical to the trained model's ({c.rate:.0%})"
+        if self.calibration is not None:
+            text += f"; {self.calibration.summary()}"
         return text
 
 
@@ -43,11 +50,14 @@ def export_run(
     torch_model: Any = None,
     dtype: str = "f16",
     n_threads: int | None = None,
+    calibrate: int = 0,
 ) -> ExportResult:
     """Export ``RUN_DIR/adapter`` to ``out`` (default ``RUN_DIR/adapter.gguf``); with ``check > 0`` compare greedy
     answers on that many validation reports (:func:`reportx.export.check_adapter`) and write the details to
     ``RUN_DIR/export_check.json``. ``base_gguf`` is the base llama.cpp loads for the check (default: the run's
-    base when it is a GGUF file). ``n_threads``: llama.cpp threads in the check."""
+    base when it is a GGUF file). ``n_threads``: llama.cpp threads in the check. ``calibrate``: fit the
+    confidence calibration on that many validation reports and write it beside the GGUF
+    (:func:`reportx.eval.calibrate.calibrate_model`)."""
     if check < 0:
         raise ReportxError(f"--check must be a number of reports (0 for none), got {check}")
     adapter_dir, found_run_dir, card = locate_adapter(run_dir)
@@ -65,4 +75,14 @@ def export_run(
         )
         result.check_file = found_run_dir / "export_check.json"
         result.check_file.write_text(json.dumps(result.check.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if calibrate:
+        from reportx.eval.calibrate import calibrate_model
+
+        run_card = card if isinstance(card, RunCard) else RunCard.model_validate(card)
+        if run_card.data.val_file is None:
+            raise ReportxError("the run has no validation file to calibrate on")
+        result.calibration = calibrate_model(
+            resolve_val_file(run_card.data.val_file, found_run_dir), adapter=out_path,
+            model=run_card.base_gguf(base_gguf), limit=calibrate, threads=n_threads,
+        )
     return result

@@ -68,6 +68,7 @@ class ExtractConfig(BaseModel):
     seed: int = 0
     max_tokens: int = Field(default=256, ge=16)
     prompt_format: PromptFormat = "auto"
+    review_below: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @classmethod
     def make(cls, **values: Any) -> ExtractConfig:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,24 @@ class Generation:
     left_schema: bool = False  # free decoding, monitored: the answer left what the schema allows
     replayed_tokens: int = 0  # constrained retry: tokens of the free answer kept
     closed_early: bool = False  # constrained: the token budget ran out and the value was closed short
+    # Per token the model chose: its byte range in ``text`` and its probability under the model's whole
+    # distribution (softmax of the raw logits, before any constraint masks tokens): what confidence is made of.
+    chosen: list[ChosenToken] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChosenToken:
+    """A token the model chose: ``text[start:end]`` (bytes of the answer) and its unmasked probability."""
+
+    start: int
+    end: int
+    probability: float
+
+
+def token_probability(logits: np.ndarray, token: int) -> float:
+    """The probability of ``token`` under the softmax of the raw ``logits`` (the whole vocabulary)."""
+    top = float(np.max(logits))
+    return float(np.exp(float(logits[token]) - top) / np.sum(np.exp(logits - top, dtype=np.float64)))
 
 
 def available_cpus() -> int:
@@ -224,15 +242,21 @@ class Engine:
         out: list[int] = []
         finished = False
         left_schema = False
+        chosen: list[ChosenToken] = []
+        written = 0  # bytes of the answer so far
         while len(out) < max_tokens:
-            token = int(np.argmax(self.logits()))
+            logits = self.logits()
+            token = int(np.argmax(logits))
             if self.is_end(token):
                 break
             if monitor is not None and not monitor.accept(token):
                 left_schema = True
                 break
             out.append(token)
-            if balance.push(self.piece(token)):
+            piece = self.piece(token)
+            chosen.append(ChosenToken(written, written + len(piece), token_probability(logits, token)))
+            written += len(piece)
+            if balance.push(piece):
                 finished = True
                 break
             if self.room() <= 0:
@@ -249,6 +273,7 @@ class Engine:
             seconds=time.perf_counter() - start,
             finished=finished,
             left_schema=left_schema,
+            chosen=chosen,
         )
 
 

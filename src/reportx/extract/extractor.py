@@ -24,6 +24,7 @@ from typing import Any, cast, get_args
 
 from reportx import prompts
 from reportx.errors import ReportxError
+from reportx.extract.confidence import DEFAULT_SCORE, field_scores, load_calibration
 from reportx.extract.config import ExtractConfig, Mode, PromptFormat
 from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
 from reportx.extract.engine import Engine, Generation
@@ -63,6 +64,9 @@ class ExtractionResult:
     input_notes: list[str] = field(default_factory=list)  # how the input was read, e.g. bytes replaced
     spans: dict[str, Any] | None = None  # quote answers: where each value is in the text ([start, end, quote])
     notes: list[str] = field(default_factory=list)  # quote answers: quotes that did not normalise (made null)
+    scores: dict[str, dict[str, float]] | None = None  # raw confidence scores per field (reportx.extract.confidence)
+    confidence: dict[str, float] | None = None  # per field: calibrated P(right) (raw joint score if uncalibrated)
+    review: list[str] | None = None  # with review_below: the fields whose confidence is under it
 
     @property
     def ok(self) -> bool:
@@ -92,6 +96,10 @@ class ExtractionResult:
             meta["spans"] = self.spans
         if self.notes:
             meta["notes"] = list(self.notes)
+        if self.confidence is not None:
+            meta["confidence"] = dict(self.confidence)
+        if self.review is not None:
+            meta["review"] = list(self.review)
         return meta
 
     def to_record(self) -> dict[str, Any]:
@@ -252,6 +260,9 @@ class Extractor:
                             seed=config.seed)
         self.engine = engine
         self.model_id, self.adapter_id = setup.made_by[:2]
+        self.calibration = load_calibration(setup.adapter_path or (setup.model_path if config.merged else None))
+        if self.calibration is None and config.review_below is not None:
+            self.notices.append("no confidence calibration beside the adapter: --review-below compares raw scores")
         self.prompt_format = self._resolve_format(config.prompt_format)
         if mode == "fewshot" and shots > 0 and examples is None and not prompts.is_builtin_layout(self.schema):
             self.notices.append(
@@ -400,9 +411,25 @@ class Extractor:
             if checked.record is not None:
                 result.record, result.error = checked.record, None
                 result.spans, result.notes = checked.spans, checked.notes
+                self._rate(result)
                 return
             replay = gen.tokens
         result.error = f"invalid output after {result.attempts} attempt{'s' if result.attempts > 1 else ''}: {reason}"
+
+    def _rate(self, result: ExtractionResult) -> None:
+        """Per-field confidence of the accepted answer (the last generation; a constrained retry's replayed
+        tokens take their probabilities from the free answer they came from) and the fields to review."""
+        gen = result.generations[-1]
+        chosen = list(gen.chosen)
+        if gen.replayed_tokens and len(result.generations) > 1:
+            chosen = list(result.generations[-2].chosen[:gen.replayed_tokens]) + chosen
+        result.scores = field_scores(gen.text, chosen)
+        keys = list(result.record or {})
+        scores = {k: result.scores[k] for k in keys if k in result.scores}
+        result.confidence = self.calibration.apply(scores) if self.calibration is not None else \
+            {k: round(v[DEFAULT_SCORE], 4) for k, v in scores.items()}
+        if self.config.review_below is not None:
+            result.review = [k for k, p in result.confidence.items() if p < self.config.review_below]
 
     def _account(self, result: ExtractionResult, gen: Generation, constrained: bool) -> None:
         result.attempts += 1

@@ -21,7 +21,7 @@ from reportx.extract.constrain.compiler import Chooser, compile_schema
 from reportx.extract.constrain.cursor import Cursor
 from reportx.extract.constrain.nodes import Node, has_quotes
 from reportx.extract.constrain.protocol import Constraint
-from reportx.extract.engine import ContextFull, Engine, Generation
+from reportx.extract.engine import ChosenToken, ContextFull, Engine, Generation, token_probability
 
 # Candidates are checked in descending logit order, in windows of these sizes, then the whole vocabulary.
 CANDIDATE_WINDOWS = (64, 1024)
@@ -38,6 +38,7 @@ class _Tally:
     tokens: list[int] = field(default_factory=list)
     chosen: int = 0
     forced: int = 0
+    probabilities: list[ChosenToken] = field(default_factory=list)  # per chosen token, as Generation.chosen
 
 
 @dataclass
@@ -107,9 +108,14 @@ class ConstrainedDecoder:
         constraint.advance(text)
         return tokens
 
-    def _best(self, constraint: Constraint[Any]) -> tuple[int, Any]:
-        """The allowed token of highest logit, and the constraint's state after it."""
+    def _best(self, constraint: Constraint[Any]) -> tuple[int, Any, float]:
+        """The allowed token of highest logit, the constraint's state after it, and its probability under the
+        model's unmasked distribution (low when the constraint overrode the model's favourite)."""
         logits = self.engine.logits()
+        token, nxt = self._allowed(constraint, logits)
+        return token, nxt, token_probability(logits, token)
+
+    def _allowed(self, constraint: Constraint[Any], logits: np.ndarray) -> tuple[int, Any]:
         token = int(np.argmax(logits))
         nxt = self._check(constraint, token)
         if nxt is not None:
@@ -170,7 +176,7 @@ class ConstrainedDecoder:
             forced_tokens=tally.forced,
             seconds=time.perf_counter() - start,
             finished=True,
-            replayed_tokens=replayed, closed_early=closed_early,
+            replayed_tokens=replayed, closed_early=closed_early, chosen=tally.probabilities,
         )
 
     def _replay(self, constraint: Constraint[Any], replay: list[int]) -> list[int]:
@@ -197,8 +203,10 @@ class ConstrainedDecoder:
                 tally.tokens.extend(pending)
                 engine.feed(pending)
         while not constraint.finished and tally.chosen < self.max_tokens:
-            token, nxt = self._best(constraint)
+            token, nxt, probability = self._best(constraint)
+            start = len(constraint.text)
             constraint.advance(engine.piece(token), nxt)
+            tally.probabilities.append(ChosenToken(start, len(constraint.text), probability))
             tally.tokens.append(token)
             tally.chosen += 1
             batch = [token]

@@ -1,0 +1,71 @@
+"""Fit the confidence calibration of a fine-tuned model on labelled reports (the run's validation split).
+
+The model extracts each report with constrained decoding (as the bundled adapter is evaluated), every field is
+scored against the gold record, and for each raw score of :mod:`reportx.extract.confidence` (``joint``,
+``minimum``, ``first``) one isotonic map per field is fitted. The score whose ranking separates right from wrong
+fields best (highest AUROC over all fields) is kept; calibration cannot repair a ranking, only its scale. The
+result is written beside the adapter (``NAME.calibration.json``), where extraction finds it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportx.eval.reliability import confidence_pairs, reliability
+from reportx.eval.score import Prediction, score_all
+from reportx.extract.confidence import SCORES, ConfidenceCalibration, calibration_path, fit_calibration
+from reportx.extract.config import ExtractConfig
+from reportx.labelled import read_labelled
+from reportx.schema import load_schema
+
+
+@dataclass
+class CalibrationReport:
+    """The fitted calibration, where it was written, and each raw score's reliability on the fitting data."""
+
+    calibration: ConfidenceCalibration
+    path: Path
+    reports: int
+    raw: dict[str, dict[str, Any]]
+
+    def summary(self) -> str:
+        ranks = ", ".join(f"{k} AUROC {v['auroc']:.3f}" for k, v in self.raw.items() if v.get("auroc") is not None)
+        return (f"calibrated confidence on {self.reports} reports ({ranks}; kept {self.calibration.score}): "
+                f"wrote {self.path}")
+
+
+def calibrate_model(data: Path, *, adapter: Path | None, model: Path | None = None, merged: bool = False,
+                    limit: int | None = None, threads: int | None = None, quiet: bool = False) -> CalibrationReport:
+    """Extract ``data``'s reports (constrained, fine-tuned), fit per-field calibrations and write the best beside
+    ``adapter`` (or the merged ``model``)."""
+    from reportx.extract import Extractor
+    from reportx.progress import ItemProgress
+
+    target = Path(model) if merged and model is not None else adapter
+    if target is None:
+        raise ValueError("calibration needs the adapter (or merged model) it belongs to")
+    schema = load_schema(None)
+    gold = read_labelled(Path(data), schema, limit=limit)
+    config = ExtractConfig.make(model=None if model is None else str(model),
+                                adapter=None if adapter is None else str(adapter), mode="finetuned",
+                                merged=merged, constrained=True, threads=threads)
+    extractor = Extractor.from_config(config)
+    predictions = []
+    with ItemProgress("calibrate", len(gold), sys.stderr, enabled=not quiet) as progress:
+        for i, report in enumerate(gold):
+            result = extractor.extract(report.text, source=f"#{i}")
+            answer = result.record if result.ok else result.raw_output
+            predictions.append(Prediction(answer=answer, meta=result.meta, error=result.error, scores=result.scores))
+            progress.advance(failed=not result.ok)
+    _, scored = score_all(schema, gold, predictions)
+    raw = {score: reliability(*confidence_pairs(scored, score)) for score in SCORES}
+    best = max(SCORES, key=lambda s: raw[s]["auroc"] or 0.0)
+    usable = [(p.scores, r.score.fields) for p, r in zip(predictions, scored, strict=True) if p.scores]
+    calibration = fit_calibration([s for s, _ in usable],
+                                  [{k: f.correct for k, f in fields.items()} for _, fields in usable], best)
+    path = calibration_path(target)
+    calibration.save(path)
+    return CalibrationReport(calibration, path, len(gold), raw)

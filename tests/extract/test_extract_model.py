@@ -152,3 +152,19 @@ def _zero_lora(model_path, out):
     writer.write_tensors_to_file()
     writer.close()
     return out
+
+
+def test_records_carry_a_confidence_per_field_and_the_review_list(engine, synthetic_reports):
+    from reportx.extract.config import ExtractConfig
+
+    config = ExtractConfig.make(constrained=True, review_below=0.5)
+    ex = Extractor.from_config(config, engine=engine)
+    results = [ex.extract(x.text) for x in synthetic_reports[:3]]
+    for r in results:
+        assert r.ok, r.error
+        confidence = r.meta["confidence"]
+        assert list(confidence) == SCHEMA.keys and all(0.0 <= p <= 1.0 for p in confidence.values())
+        assert r.meta["review"] == [k for k, p in confidence.items() if p < 0.5]
+        assert set(r.scores) == set(SCHEMA.keys)
+    # Every chosen token's probability is the model's own: a field is never more certain than its least sure token.
+    assert all(s["joint"] <= s["minimum"] + 1e-9 for r in results for s in r.scores.values())

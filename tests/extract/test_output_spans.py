@@ -184,7 +184,7 @@ def test_sqlite_spans_table_steps_aside_for_a_child_table_named_spans(tmp_path):
     with CsvSink(tmp_path / "s.csv", schema) as sink:
         sink.write(result(record=record, spans={"site": [0, 6, "Nave 2"]}))
     header = next(csv.reader((tmp_path / "s.csv").open(encoding="utf-8")))
-    assert header[-1] == "meta_spans" and "spans" in header
+    assert header[-3:] == ["meta_spans", "confidence", "review"] and "spans" in header
 
 
 def _csv_rows(path):
@@ -199,7 +199,7 @@ def test_csv_spans_column(tmp_path):
         sink.write(result())
         sink.write(plain())
     header = next(csv.reader(path.open(encoding="utf-8", newline="")))
-    assert header[-2:] == ["seconds", "spans"] and "notes" not in header
+    assert header[-4:] == ["seconds", "spans", "confidence", "review"] and "notes" not in header
     rows = _csv_rows(path)
     assert json.loads(rows[0]["spans"]) == SPANS and ", " not in rows[0]["spans"]  # compact JSON
     assert rows[1]["spans"] == ""
@@ -213,7 +213,7 @@ def test_csv_written_before_the_spans_column_is_resumed_in_its_layout(tmp_path):
     with CsvSink(path, SCHEMA) as sink:
         sink.write(plain())
     with path.open(encoding="utf-8", newline="") as fh:
-        old = [row[:-1] for row in csv.reader(fh)]  # the layout before the spans column
+        old = [row[:-3] for row in csv.reader(fh)]  # the layout before the spans column (and those after it)
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(old)
     with CsvSink(path, SCHEMA) as sink:
@@ -244,7 +244,7 @@ def test_csv_spans_cell_is_escaped_like_other_text_cells(tmp_path, monkeypatch):
     monkeypatch.setattr(outputs, "csv_escape", lambda value: seen.append(value) or real(value))
     with CsvSink(tmp_path / "out.csv", SCHEMA) as sink:
         sink.write(result())
-    assert json.loads(seen[-1]) == SPANS
+    assert json.loads(seen[-3]) == SPANS and seen[-2:] == ["", ""]  # then no confidence, no review
 
 
 def test_ray_rows_keep_spans_and_notes():

@@ -32,6 +32,11 @@ per located value: ``report_id`` (``reports.id``, as the child tables), ``field`
 spans), old ones included. CSV has a last ``spans`` column (``meta_spans`` where a field has that name): the tree
 as compact JSON, empty without spans; a CSV written before that column existed is resumed in its own layout
 (without it). Quote notes (``_meta.notes``), like ``input_notes``, are in JSONL only.
+
+Confidence (``_meta.confidence``: per field, the calibrated probability that the value is right) and the fields
+to review (``_meta.review``, with ``--review-below``): SQLite has a ``confidence`` table (``report_id``, ``field``,
+``confidence``, ``review``: 1 under the threshold, 0 above, NULL without the option), CSV two last columns,
+``confidence`` (compact JSON) and ``review`` (field names joined by ``; ``).
 """
 
 from __future__ import annotations
@@ -65,6 +70,10 @@ META_COLUMNS = ("source", "sha256", "model", "adapter", "mode", "constrained", "
 CHILD_TABLE_NAMES = {"blockers_today": "blockers"}
 #: The CSV column (last) and SQLite table of the spans, prefixed ``meta_`` where a column / child table has the name.
 SPANS = "spans"
+#: The CSV columns (after spans) and SQLite table of per-field confidence (``_meta.confidence``), and the CSV column
+#: of the fields to review (``_meta.review``, joined by "; "; the SQLite confidence table has a review flag).
+CONFIDENCE = "confidence"
+REVIEW = "review"
 #: (field, item, start, end, quote): one located value, as a row of the SQLite spans table.
 SpanRow = tuple[str, int | None, int, int, str]
 
@@ -473,7 +482,9 @@ class CsvSink(Sink):
         names = [c[0] for c in self.columns]
         self.meta_names = _meta_names(set(names))
         self.spans_name = _free_name(SPANS, set(names))
-        self.header = names + [self.meta_names[m] for m in META_COLUMNS] + [self.spans_name]
+        # The last columns, added over time: a file written before one of them existed keeps its layout.
+        self.tail = [self.spans_name] + [_free_name(c, set(names)) for c in (CONFIDENCE, REVIEW)]
+        self.header = names + [self.meta_names[m] for m in META_COLUMNS] + self.tail
         self.with_spans = True  # False when resuming a file written without the spans column
         self._lock = lock_output(path)
         try:
@@ -493,9 +504,13 @@ class CsvSink(Sink):
             _cut_partial_tail(path)
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 rows = list(csv.reader(fh))
-            if rows and rows[0] == header[:-1]:  # written before the spans column: keep its layout
-                self.header, header, self.with_spans = self.header[:-1], header[:-1], False
-            elif rows and rows[0] != header:
+            for missing in range(1, len(self.tail) + 1):  # written before the last columns: keep its layout
+                if rows and rows[0] == header[:-missing]:
+                    self.header, header = self.header[:-missing], header[:-missing]
+                    self.tail = self.tail[:-missing]
+                    self.with_spans = bool(self.tail)
+                    break
+            if rows and rows[0] != header:
                 raise ReportxError(
                     f"{path} has other columns than this schema's: use --overwrite or another output file"
                 )
@@ -545,9 +560,12 @@ class CsvSink(Sink):
                 row.append(joined if numbers_only else csv_escape(joined))
         meta = result.meta
         row += [csv_escape(_cell(meta[m])) for m in META_COLUMNS]
-        if self.with_spans:
-            spans = "" if result.spans is None else json.dumps(result.spans, ensure_ascii=False, separators=(",", ":"))
-            row.append(csv_escape(spans))
+        tail = [result.spans, result.confidence, "; ".join(result.review) if result.review is not None else None]
+        for value in tail[:len(self.tail)]:
+            if value is None or isinstance(value, str):
+                row.append(csv_escape(value or ""))
+            else:
+                row.append(csv_escape(json.dumps(value, ensure_ascii=False, separators=(",", ":"))))
         self._write_row(row)
         self.keys.add((result.source or "", result.sha256))
 
@@ -617,6 +635,7 @@ class SqliteSink(Sink):
                 self.fields.append((key, _sql_type(schema, node)))
         self.meta_names = _meta_names({f for f, _ in self.fields} | {"id", "record_json"})
         self.spans_table = _free_name(SPANS, {table for _, table, _ in self.children} | {"reports"})
+        self.confidence_table = _free_name(CONFIDENCE, {table for _, table, _ in self.children} | {"reports"})
         try:
             self.conn = sqlite3.connect(str(path), isolation_level=None)
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -652,6 +671,22 @@ class SqliteSink(Sink):
                 f"CREATE INDEX IF NOT EXISTS {_sql_ident(table + '_report')} ON {_sql_ident(table)} (report_id)"
             )
         self._create_spans()
+        self._create_confidence()
+
+    def _create_confidence(self) -> None:
+        """The confidence table: one row per field of a record that carries confidences, ``review`` 1 for a field
+        under ``--review-below`` (0 above it, NULL without the option); created in old databases too."""
+        table = _sql_ident(self.confidence_table)
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE, "
+            "field TEXT NOT NULL, confidence REAL NOT NULL, review INTEGER)"
+        )
+        existing = [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")]
+        if existing != ["report_id", "field", "confidence", "review"]:
+            raise sqlite3.DatabaseError(f"its {self.confidence_table} table has other columns than reportx's (use --overwrite)")
+        self.conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {_sql_ident(self.confidence_table + '_report')} ON {table} (report_id)"
+        )
 
     def _create_spans(self) -> None:
         """The spans table (IF NOT EXISTS: a database written before it existed gets it) and its index."""
@@ -694,6 +729,12 @@ class SqliteSink(Sink):
                 f'INSERT INTO {_sql_ident(self.spans_table)} (report_id, field, item, start, "end", quote) '
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(report_id, _utf8_safe(f), i, a, b, _utf8_safe(q)) for f, i, a, b, q in span_rows(result.spans)],
+            )
+            review = set(result.review or ())
+            conn.executemany(
+                f"INSERT INTO {_sql_ident(self.confidence_table)} (report_id, field, confidence, review) VALUES (?, ?, ?, ?)",
+                [(report_id, _utf8_safe(f), p, None if result.review is None else int(f in review))
+                 for f, p in (result.confidence or {}).items()],
             )
             conn.execute("COMMIT")
         except BaseException as exc:

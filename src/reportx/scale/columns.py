@@ -7,7 +7,7 @@ from the JSON Schema, so that every block has the same schema and Parquet files 
   a float, a user schema's extra keys kept); null for a failed report. The typed columns are for queries, this
   one is the lossless copy the driver writes to JSONL / CSV / SQLite.
 - ``_meta``: the provenance (source, sha256, model, adapter, mode, constrained, attempts, tokens, seconds, and
-  where present input_notes, spans and notes) as JSON text, the same object the JSONL output's ``_meta`` holds.
+  where present input_notes, spans, notes, confidence and review) as JSON text, the same object the JSONL output's ``_meta`` holds.
 - ``error``: null for an extracted report, else why it failed (the report's row is never dropped).
 - ``raw_output``: the model's last answer for a failed report (what the errors file keeps), else null.
 """
@@ -121,5 +121,6 @@ def result_from_row(row: dict[str, Any]) -> ExtractionResult:
         mode=meta.get("mode"), constrained=bool(meta.get("constrained")), attempts=int(meta.get("attempts") or 0),
         prompt_tokens=int(meta.get("prompt_tokens") or 0), completion_tokens=int(meta.get("completion_tokens") or 0),
         seconds=float(meta.get("seconds") or 0.0), input_notes=list(meta.get("input_notes") or []),
-        spans=meta.get("spans"), notes=list(meta.get("notes") or []),
+        spans=meta.get("spans"), notes=list(meta.get("notes") or []), confidence=meta.get("confidence"),
+        review=meta.get("review"),
     )

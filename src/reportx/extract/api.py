@@ -32,7 +32,8 @@ class Record:
     Attributes:
         values: the record, keys in schema order, normalised by the schema; None when extraction failed.
         error: why there is no record (empty text, too long, still invalid after the constrained retry).
-        meta: provenance: source, sha256 of the text, model and adapter ids, mode, attempts, tokens, seconds.
+        meta: provenance: source, sha256 of the text, model and adapter ids, mode, attempts, tokens, seconds;
+            per-field ``confidence``; with a quoting adapter, ``spans`` (where each value is in the text).
     """
 
     values: dict[str, Any] | None
@@ -42,6 +43,12 @@ class Record:
     @property
     def ok(self) -> bool:
         return self.values is not None
+
+    @property
+    def confidence(self) -> dict[str, float]:
+        """Per field, the probability that its value is right (calibrated for the bundled adapter); {} for an
+        error (see docs/confidence.md)."""
+        return dict(self.meta.get("confidence") or {})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSONL line ``reportx extract`` writes: the values then ``_meta``, or the error record."""

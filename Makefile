@@ -47,8 +47,8 @@ data: install  ## synthetic data set: data/{train,val,test}.jsonl (2000 pairs, s
 train-default: install-train data  ## train the bundled adapter's run (runs/default) from configs/default.yaml
 	$(BIN)/reportx train --config configs/default.yaml
 
-export-default: install-train  ## export runs/default to GGUF and check it against PyTorch on 50 val reports
-	$(BIN)/reportx export runs/default --check 50
+export-default: install-train  ## export runs/default to GGUF, check it against PyTorch on 50 val reports, calibrate its confidence on 232
+	$(BIN)/reportx export runs/default --check 50 --calibrate 232
 
 eval: install-train data  ## the README tables: 2x2 systems on 200 synthetic test reports and on the realistic dev set
 	$(BIN)/reportx eval data/test.jsonl -n 200 -o eval-out/test

@@ -29,8 +29,7 @@ def test_committed_default_config_loads():
     # the bundled adapter ships the config it was trained with: the two must not drift apart
     bundled = __import__("pathlib").Path(__file__).parents[2] / "src/reportx/data/adapters/default/train_config.yaml"
     assert load_config(bundled) == config
-    quotes = load_config(__import__("pathlib").Path(__file__).parents[2] / "configs" / "quotes.yaml")
-    assert quotes.answer == "quotes" and quotes.model_copy(update={"answer": "values", "output_dir": config.output_dir}) == config
+    assert config.answer == "quotes"  # the bundled adapter quotes the report
 
 
 @pytest.mark.parametrize(

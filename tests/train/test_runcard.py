@@ -19,7 +19,7 @@ def test_the_bundled_adapters_card_loads_and_round_trips():
     card = load_run_card(BUNDLED)
     assert card.base_model.kind == "gguf" and card.base_model.architecture == "gemma3"
     assert card.base_model.source == "default" and card.schema_spec is None
-    assert card.data.val_file and card.result.optimizer_steps == 355 and card.result.train_loss[0].step == 5
+    assert card.data.val_file and card.result.optimizer_steps == 354 and card.result.train_loss[0].step == 5
     assert card.config["lora_r"] == 16 and card.adapter_dir == "adapter"
     raw = json.loads((BUNDLED / "run_card.json").read_text(encoding="utf-8"))
     assert card.to_dict() == raw and list(card.to_dict()) == list(raw)

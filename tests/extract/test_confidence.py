@@ -32,6 +32,8 @@ def test_value_spans_are_byte_ranges_of_each_top_level_value():
     assert list(spans) == ["a", "b", "c", "d"]
     assert value_spans('{"a": "x", "b": [1, 2') == {"a": (6, 9)}  # cut short: what was read
     assert value_spans("not json") == {} and value_spans("[1]") == {}
+    grouped = '{"a": 12.300,50, "b": 3,200,"c": [1, 2], "d": "x"}'  # digit groups, as the constrained decoder allows
+    assert [grouped[s:e] for s, e in value_spans(grouped).values()] == ["12.300,50", "3,200", "[1, 2]", '"x"']
 
 
 def test_field_scores_combine_the_tokens_over_each_value():

@@ -22,6 +22,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +40,49 @@ _FORMAT = "reportx-confidence"
 
 def value_spans(answer: str) -> dict[str, tuple[int, int]]:
     """The byte range, in ``answer``'s UTF-8, of each top-level value of the JSON object it starts with
-    (leading whitespace allowed); {} when it is no JSON object."""
-    decoder = json.JSONDecoder()
+    (leading whitespace allowed); {} when it is no JSON object. Numbers may be written with digit groups
+    ("12.300,50"), as the constrained decoder allows and the parser reads: a comma followed by a digit is part
+    of the number, since a key never starts with one."""
     at = len(answer) - len(answer.lstrip())
     if not answer.startswith("{", at):
         return {}
     spans: dict[str, tuple[int, int]] = {}
     i = _skip(answer, at + 1)
     try:
-        while i < len(answer) and answer[i] != "}":
-            key, i = decoder.raw_decode(answer, i)
+        while i < len(answer) and answer[i] == '"':
+            key, i = scanstring(answer, i + 1)
             i = _skip(answer, _skip(answer, i) + 1)  # past the ':'
-            _, end = decoder.raw_decode(answer, i)
-            spans[str(key)] = (len(answer[:i].encode("utf-8")), len(answer[:end].encode("utf-8")))
+            end = _value_end(answer, i)
+            spans[key] = (len(answer[:i].encode("utf-8")), len(answer[:end].encode("utf-8")))
             i = _skip(answer, end)
             i = _skip(answer, i + 1) if answer.startswith(",", i) else i
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, IndexError):
         pass  # an answer cut short: the values read so far
     return spans
+
+
+def _value_end(text: str, i: int) -> int:
+    """Where the JSON value starting at ``i`` ends (IndexError / JSONDecodeError when it does not)."""
+    if text[i] == '"':
+        return scanstring(text, i + 1)[1]
+    if text[i] in "[{":
+        depth = 0
+        while True:
+            char = text[i]
+            if char == '"':
+                i = scanstring(text, i + 1)[1]
+                continue
+            depth += char in "[{"
+            depth -= char in "]}"
+            i += 1
+            if depth == 0:
+                return i
+    j = i
+    while j < len(text) and (text[j] not in ",}] \t\r\n" or (text[j] == "," and text[j + 1:j + 2].isdigit())):
+        j += 1
+    if j == i:
+        raise IndexError(i)
+    return j
 
 
 def _skip(text: str, i: int) -> int:

@@ -25,23 +25,24 @@ def rated(source="a.txt", sha="ab" * 32, review=("budget_used_eur", "blockers_to
                             review=None if review is None else list(review))
 
 
-def test_jsonl_meta_carries_confidence_and_review_only_when_set(tmp_path):
-    path = tmp_path / "out.jsonl"
-    with open_sink(str(path), "jsonl", SCHEMA) as sink:
+def write_three(path, fmt):
+    """A rated report with a review list, one without (no --review-below), one without confidences."""
+    with open_sink(str(path), fmt, SCHEMA) as sink:
         sink.write(rated())
         sink.write(rated("b.txt", "cd" * 32, review=None))
         sink.write(plain("c.txt", "ef" * 32))
+    return path
+
+
+def test_jsonl_meta_carries_confidence_and_review_only_when_set(tmp_path):
+    path = write_three(tmp_path / "out.jsonl", "jsonl")
     lines = [json.loads(line)["_meta"] for line in path.read_text(encoding="utf-8").splitlines()]
     assert lines[0]["confidence"] == CONFIDENCE and lines[0]["review"] == ["budget_used_eur", "blockers_today"]
     assert "review" not in lines[1] and "confidence" not in lines[2]
 
 
 def test_sqlite_confidence_table_with_the_review_flag(tmp_path):
-    path = tmp_path / "out.db"
-    with open_sink(str(path), "sqlite", SCHEMA) as sink:
-        sink.write(rated())
-        sink.write(rated("b.txt", "cd" * 32, review=None))
-        sink.write(plain("c.txt", "ef" * 32))
+    path = write_three(tmp_path / "out.db", "sqlite")
     conn = sqlite3.connect(path)
     rows = conn.execute("SELECT r.source, c.field, c.confidence, c.review FROM confidence c "
                         "JOIN reports r ON r.id = c.report_id ORDER BY c.rowid").fetchall()

@@ -9,13 +9,13 @@ result is written beside the adapter (``NAME.calibration.json``), where extracti
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reportx.eval.reliability import confidence_pairs, reliability
-from reportx.eval.score import Prediction, score_all
+from reportx.eval.runner import SystemSpec, run_system
+from reportx.eval.score import score_all
 from reportx.extract.confidence import SCORES, ConfidenceCalibration, calibration_path, fit_calibration
 from reportx.extract.config import ExtractConfig
 from reportx.labelled import read_labelled
@@ -38,28 +38,19 @@ class CalibrationReport:
 
 
 def calibrate_model(data: Path, *, adapter: Path | None, model: Path | None = None, merged: bool = False,
-                    limit: int | None = None, threads: int | None = None, quiet: bool = False) -> CalibrationReport:
-    """Extract ``data``'s reports (constrained, fine-tuned), fit per-field calibrations and write the best beside
-    ``adapter`` (or the merged ``model``)."""
-    from reportx.extract import Extractor
-    from reportx.progress import ItemProgress
-
+                    schema_spec: str | None = None, limit: int | None = None, threads: int | None = None,
+                    quiet: bool = False) -> CalibrationReport:
+    """Extract ``data``'s reports (constrained, fine-tuned, with the run's schema), fit per-field calibrations and
+    write the best beside ``adapter`` (or the merged ``model``)."""
     target = Path(model) if merged and model is not None else adapter
     if target is None:
         raise ValueError("calibration needs the adapter (or merged model) it belongs to")
-    schema = load_schema(None)
+    schema = load_schema(schema_spec)
     gold = read_labelled(Path(data), schema, limit=limit)
     config = ExtractConfig.make(model=None if model is None else str(model),
                                 adapter=None if adapter is None else str(adapter), mode="finetuned",
                                 merged=merged, constrained=True, threads=threads)
-    extractor = Extractor.from_config(config)
-    predictions = []
-    with ItemProgress("calibrate", len(gold), sys.stderr, enabled=not quiet) as progress:
-        for i, report in enumerate(gold):
-            result = extractor.extract(report.text, source=f"#{i}")
-            answer = result.record if result.ok else result.raw_output
-            predictions.append(Prediction(answer=answer, meta=result.meta, error=result.error, scores=result.scores))
-            progress.advance(failed=not result.ok)
+    predictions = run_system(SystemSpec("calibrate", config), [g.text for g in gold], schema_spec, {}, quiet, threads)
     _, scored = score_all(schema, gold, predictions)
     raw = {score: reliability(*confidence_pairs(scored, score)) for score in SCORES}
     best = max(SCORES, key=lambda s: raw[s]["auroc"] or 0.0)

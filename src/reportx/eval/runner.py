@@ -111,8 +111,9 @@ def default_systems() -> list[SystemSpec]:
     return systems
 
 
-def _run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, engines: dict, quiet: bool,
+def run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, engines: dict, quiet: bool,
                 threads: int | None = None) -> list[Prediction]:
+    """Extract ``texts`` with one system; ``engines`` keeps loaded models for the next system that shares them."""
     from reportx.extract import Extractor
     from reportx.progress import ItemProgress
 
@@ -160,7 +161,7 @@ def evaluate(
     for spec in systems:
         if not quiet:
             print(f"reportx eval: {spec.name}: {len(gold)} reports", file=sys.stderr, flush=True)
-        predictions = _run_system(spec, [g.text for g in gold], schema_spec, engines, quiet, threads)
+        predictions = run_system(spec, [g.text for g in gold], schema_spec, engines, quiet, threads)
         summary, scored = score_all(schema, gold, predictions)
         summary["system"] = spec.describe()
         results[spec.name] = summary

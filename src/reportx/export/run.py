@@ -83,6 +83,6 @@ def export_run(
             raise ReportxError("the run has no validation file to calibrate on")
         result.calibration = calibrate_model(
             resolve_val_file(run_card.data.val_file, found_run_dir), adapter=out_path,
-            model=run_card.base_gguf(base_gguf), limit=calibrate, threads=n_threads,
+            model=run_card.base_gguf(base_gguf), schema_spec=run_card.schema_spec, limit=calibrate, threads=n_threads,
         )
     return result

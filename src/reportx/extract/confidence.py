@@ -143,6 +143,15 @@ class ConfidenceCalibration:
             raise ValueError(f"{path}: {exc}") from None
 
 
+def field_confidence(scores: dict[str, dict[str, float]],
+                     calibration: ConfidenceCalibration | None) -> dict[str, float]:
+    """What records carry as ``_meta.confidence``: the calibrated probability per field, or without a calibration
+    the raw ``DEFAULT_SCORE``."""
+    if calibration is not None:
+        return calibration.apply(scores)
+    return {key: round(raw[DEFAULT_SCORE], 4) for key, raw in scores.items()}
+
+
 def calibration_path(adapter: Path) -> Path:
     """Where an adapter's calibration lives: beside it, ``NAME.calibration.json`` for ``NAME.gguf``."""
     return adapter.with_name(adapter.stem + CALIBRATION_SUFFIX)

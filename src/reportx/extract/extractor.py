@@ -24,7 +24,7 @@ from typing import Any, cast, get_args
 
 from reportx import prompts
 from reportx.errors import ReportxError
-from reportx.extract.confidence import DEFAULT_SCORE, field_scores, load_calibration
+from reportx.extract.confidence import field_confidence, field_scores, load_calibration
 from reportx.extract.config import ExtractConfig, Mode, PromptFormat
 from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
 from reportx.extract.engine import Engine, Generation
@@ -426,8 +426,7 @@ class Extractor:
         result.scores = field_scores(gen.text, chosen)
         keys = list(result.record or {})
         scores = {k: result.scores[k] for k in keys if k in result.scores}
-        result.confidence = self.calibration.apply(scores) if self.calibration is not None else \
-            {k: round(v[DEFAULT_SCORE], 4) for k, v in scores.items()}
+        result.confidence = field_confidence(scores, self.calibration)
         if self.config.review_below is not None:
             result.review = [k for k, p in result.confidence.items() if p < self.config.review_below]
 

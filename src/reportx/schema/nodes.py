@@ -51,6 +51,16 @@ def deref_node(schema: ReportSchema, node: Any) -> dict:
     return node if isinstance(node, dict) else {}
 
 
+def enum_values(schema: ReportSchema, node: Any) -> list[Any]:
+    """The ``enum`` values a node allows, through ``anyOf`` / ``oneOf`` ([] for a node without any)."""
+    node = deref_node(schema, node)
+    found = list(node.get("enum", []))
+    for key in ("anyOf", "oneOf"):
+        for branch in node.get(key, []):
+            found += enum_values(schema, branch)
+    return found
+
+
 def node_types(schema: ReportSchema, node: Any) -> set[str]:
     """The JSON types a node allows, through ``anyOf`` / ``oneOf`` ("object" / "array" also from its keywords)."""
     node = deref_node(schema, node)

@@ -29,7 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from reportx.schema.conventions import NUMBER_RE, parse_number
 from reportx.schema.loader import RecordInvalid, ReportSchema, one_line
-from reportx.schema.nodes import deref_node, node_types
+from reportx.schema.nodes import deref_node, enum_values, node_types
 
 #: The JSON Schema keyword that marks a quoted leaf in an answer schema (and opts a record field out with false).
 QUOTE_KEYWORD = "x-reportx-quote"
@@ -69,8 +69,7 @@ def is_any_case(schema: ReportSchema, node: Any) -> bool:
         return True
     if keyword is True:
         return False
-    branches = [node] + [deref_node(schema, b) for key in ("anyOf", "oneOf") for b in node.get(key, [])]
-    return any("enum" in b for b in branches if isinstance(b, dict))
+    return bool(enum_values(schema, node))
 
 
 #: Longest label wording, in words, that :func:`label_choices` looks for ("de amarillo a verde").
@@ -117,9 +116,7 @@ def _field_reader(schema: ReportSchema, key: str, node: Any) -> Callable[[str], 
                 return False
 
         return reads
-    node = deref_node(schema, node)
-    branches = [node] + [deref_node(schema, b) for k in ("anyOf", "oneOf") for b in node.get(k, [])]
-    values = {v for b in branches if isinstance(b, dict) for v in b.get("enum", ()) if isinstance(v, str)}
+    values = {v for v in enum_values(schema, node) if isinstance(v, str)}
     return values.__contains__
 
 

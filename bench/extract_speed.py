@@ -1,22 +1,22 @@
-"""How fast is extraction, and how close to llama.cpp's own decode rate?
+"""Extraction throughput: reportx against what a user writes without it, and against the machine's bound.
 
-Prints one markdown table, from one run on one machine: reports/second, latency and tokens per report for
-few-shot and fine-tuned extraction (the latter when an adapter is given or bundled), each with free decoding
-(schema-monitored, constrained retry on failure) and constrained decoding, next to
+Prints, from one run on one machine, one markdown table with these rows, each run in a process of its own (so
+that its peak RSS is its own) over the same synthetic reports, model loading left out of the times:
 
-* llama-cpp-python's own GBNF grammar from the JSON Schema (``LlamaGrammar.from_json_schema``), the usual way
-  to constrain, on the same prompts (``--gbnf``, on by default for few-shot), and
-* the raw llama-cpp-python decode of the *same tokens* the free few-shot run generated: ``Llama.eval`` of the
-  uncached prompt part and then of each answer token, one at a time, with no sampling and no Python per token
-  beyond the call. That is the bound extraction cannot beat without generating fewer tokens (constrained
-  decoding does generate fewer: it writes the fixed keys itself, in batches).
+* **naive peer**: a hand-written 3-shot prompt through raw llama-cpp-python (``Llama.create_completion``) with
+  its JSON-Schema GBNF grammar (``LlamaGrammar.from_json_schema``), greedy, one report at a time, the base model
+  (no fine-tuned adapter exists without reportx). It is slow, so it runs on the first ``--peer-n`` reports.
+* **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), bundled adapter.
+* **reportx batched**: the same with ``--batch B`` reports decoded at once (``reportx.extract.batched``).
+* **body-only bound**: the tokens the sequential run evaluated (each report's own prompt tokens and its
+  answer), in batches of ``B`` sequences with no logits at all: what the transformer body alone costs. No
+  extraction can beat it without evaluating fewer tokens.
 
-Every system runs on report 1, then every system on report 2, and so on, so that load from other processes on
-a shared machine hits them all alike. Reports come from ``reportx.synth`` (val split by default, never the
-test split unless asked).
+Then: how many of the batched records equal the sequential ones, each differing report with the near-tie that
+explains it (the first token where the two answers part, and the probability each run gave its own choice), and
+field accuracy of both against the gold records.
 
-    python bench/extract_speed.py --n 20
-    python bench/extract_speed.py --n 20 --adapter runs/a/adapter.gguf --threads 2
+    python bench/extract_speed.py --n 200 --split test --peer-n 20 --batch 16
 """
 
 from __future__ import annotations
@@ -25,262 +25,255 @@ import argparse
 import json
 import os
 import platform
-import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+SYSTEMS = ("peer", "sequential", "batched", "bound")
+PEER_PROMPT = """Extract the daily project report below into JSON with the keys project_name, status (Verde, Amarillo or Rojo), client, budget_used_eur (number), key_milestone_completed, blockers_today (list of {{"ticket_id", "delay_hours"}}) and next_step. Use null when the report does not say.
 
-@dataclass
-class Row:
-    name: str
-    seconds: list[float] = field(default_factory=list)
-    prompt: list[int] = field(default_factory=list)
-    evaluated: list[int] = field(default_factory=list)
-    chosen: list[int] = field(default_factory=list)
-    forced: list[int] = field(default_factory=list)
-    attempts: list[int] = field(default_factory=list)
-    valid: int = 0
-
-    def add(self, seconds, prompt, evaluated, chosen, forced, attempts, valid):
-        self.seconds.append(seconds)
-        self.prompt.append(prompt)
-        self.evaluated.append(evaluated)
-        self.chosen.append(chosen)
-        self.forced.append(forced)
-        self.attempts.append(attempts)
-        self.valid += bool(valid)
+{examples}Report:
+{report}
+JSON:
+"""
 
 
-def _valid(schema, text: str) -> bool:
-    from reportx.extract.parse import loads_lenient
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")  # pragma: no cover - not Linux
 
+
+def cpu_model() -> str:
     try:
-        schema.validate(loads_lenient(text))
-        return True
-    except Exception:
-        return False
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                flags = Path("/proc/cpuinfo").read_text()
+                amx = "AMX" if "amx_tile" in flags else "no AMX"
+                avx = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+                return f"{line.split(':', 1)[1].strip()}, {avx}, {amx}"
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or platform.machine()
 
 
-def _llguidance(engine, schema):
-    """Greedy decoding with llguidance's JSON-Schema token masks and fast-forward tokens, on the same engine."""
-    import numpy as np
-    from llguidance import LLMatcher
-    from llguidance.llamacpp import lltokenizer_from_vocab
-    from llguidance.numpy import allocate_token_bitmask, fill_next_token_bitmask
-
-    tok = lltokenizer_from_vocab(engine.model.vocab)
-    grammar = LLMatcher.grammar_from_json_schema(json.dumps(schema.json_schema),
-                                                 defaults={"whitespace_flexible": False})
-    mask = allocate_token_bitmask(1, tok.vocab_size)
-
-    def run(prompt, checkpoints=()):
-        t0 = time.perf_counter()
-        matcher = LLMatcher(tok, grammar)
-        engine.prime(prompt, checkpoints)
-        out, chosen, forced = [], 0, 0
-        while not matcher.is_stopped() and chosen < 256:
-            ff = matcher.compute_ff_tokens()
-            if ff:
-                matcher.consume_tokens(ff)
-                out += ff
-                forced += len(ff)
-                engine.feed(ff)
-                if matcher.is_stopped():
-                    break
-            fill_next_token_bitmask(matcher, mask)
-            allowed = np.unpackbits(mask.view(np.uint8), bitorder="little")[: engine.n_vocab].astype(bool)
-            token = int(np.argmax(np.where(allowed, engine.logits(), -np.inf)))
-            if engine.is_end(token):
-                break
-            matcher.consume_token(token)
-            out.append(token)
-            chosen += 1
-            if matcher.is_stopped():
-                break
-            engine.feed([token])
-        return time.perf_counter() - t0, chosen, forced, engine.detokenize(out).decode("utf-8", "replace")
-
-    return run
+# Children: one system each ---------------------------------------------------------------------------------------
 
 
-def _pct(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+def run_peer(reports: list[dict], threads: int) -> dict:
+    from llama_cpp import LlamaGrammar
 
-
-def _mean(values):
-    return statistics.mean(values) if values else float("nan")
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=20, help="number of synthetic reports (default 20)")
-    ap.add_argument("--split", default="val", choices=["val", "test", "train"], help="synth split (default val)")
-    ap.add_argument("--seed", type=int, default=1, help="synth seed (default 1)")
-    ap.add_argument("--model", help="base GGUF (default: the embedded Gemma 3 270M)")
-    ap.add_argument("--adapter", help="GGUF LoRA adapter for the fine-tuned rows (default: the bundled one, if any)")
-    ap.add_argument("--shots", type=int, default=3, help="few-shot examples (default 3)")
-    ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: CPUs available)")
-    ap.add_argument("--n-ctx", type=int, default=4096)
-    ap.add_argument("--no-gbnf", action="store_true", help="skip llama-cpp-python's GBNF grammar row (slow)")
-    ap.add_argument("--no-raw", action="store_true", help="skip the raw decode row")
-    ap.add_argument("--llguidance", action="store_true",
-                    help="add a row for llguidance token masks (needs `pip install llguidance`; not a dependency)")
-    ap.add_argument("--json", help="also write the figures as JSON to this file")
-    args = ap.parse_args(argv)
-
-    from reportx.extract import Extractor
-    from reportx.extract.engine import Engine, default_threads
-    from reportx.extract.parse import loads_lenient
-    from reportx.models import bundled_adapter, default_base_model
+    from reportx.llamacpp import load_llama
+    from reportx.models import default_base_model
+    from reportx.prompts import FEWSHOT_EXAMPLES
     from reportx.schema import builtin_schema
-    from reportx.synth import synthesize
 
     schema = builtin_schema()
-    pool = [e for e in synthesize(n=max(200, args.n * 12), seed=args.seed) if e.split == args.split]
-    reports = [e.text for e in pool[: args.n]]
-    if len(reports) < args.n:
-        print(f"only {len(reports)} {args.split} reports in the synthesized pool", file=sys.stderr)
-    threads = args.threads or default_threads()
-    model = Path(args.model) if args.model else default_base_model()
-    adapter = Path(args.adapter) if args.adapter else bundled_adapter()
+    examples = "".join(f"Report:\n{text}\nJSON:\n{json.dumps(record, ensure_ascii=False)}\n\n"
+                       for text, record in FEWSHOT_EXAMPLES[:3])
+    llm = load_llama(str(default_base_model()), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    grammar = LlamaGrammar.from_json_schema(json.dumps(schema.json_schema), verbose=False)
+    out = []
+    start = time.perf_counter()
+    for r in reports:
+        t0 = time.perf_counter()
+        completion = llm.create_completion(PEER_PROMPT.format(examples=examples, report=r["text"]), max_tokens=256,
+                                           temperature=0.0, grammar=grammar)
+        text = completion["choices"][0]["text"]
+        try:
+            record = schema.validate(json.loads(text))
+        except Exception:  # noqa: BLE001 - the peer's answer is whatever it is; invalid counts as invalid
+            record = None
+        out.append({"record": record, "seconds": time.perf_counter() - t0,
+                    "tokens": completion["usage"]["completion_tokens"]})
+    return {"wall": time.perf_counter() - start, "reports": out}
 
-    base = Engine(model, n_ctx=args.n_ctx, n_threads=threads)
-    systems: list[tuple[str, object]] = [
-        ("few-shot, free", Extractor(engine=base, mode="fewshot", shots=args.shots)),
-        ("few-shot, constrained", Extractor(engine=base, mode="fewshot", shots=args.shots, constrained=True)),
-    ]
-    if adapter is not None:
-        tuned = Engine(model, adapter, n_ctx=args.n_ctx, n_threads=threads)
-        systems += [
-            ("fine-tuned, free", Extractor(engine=tuned, mode="finetuned")),
-            ("fine-tuned, constrained", Extractor(engine=tuned, mode="finetuned", constrained=True)),
-        ]
-    gbnf = None
-    if not args.no_gbnf:
-        from llama_cpp import LlamaGrammar
 
-        gbnf = LlamaGrammar.from_json_schema(json.dumps(schema.json_schema), verbose=False)
-    rows = {name: Row(name) for name, _ in systems}
-    gbnf_row = Row("few-shot, llama-cpp-python GBNF grammar")
-    # One raw row per free system: the same model (and adapter) decoding that system's own tokens.
-    raw_rows = {name: Row(f"raw llama-cpp-python decode, same tokens as {name}") for name, _ in systems
-                if name.endswith(", free")}
-    first_eval: dict[str, int] = {}
+def run_reportx(reports: list[dict], threads: int, batch: int, constrained: bool) -> dict:
+    from reportx.extract import Extractor
+    from reportx.extract.config import ExtractConfig
 
-    llg = _llguidance(base, schema) if args.llguidance else None
-    llg_row = Row("few-shot, llguidance token masks (no forcing of keys, no loop guards)")
+    extractor = Extractor(config=ExtractConfig.make(threads=threads, batch=batch, constrained=constrained))
+    list(extractor.extract_many([("warm-up", reports[0]["text"])]))  # the prompt prefix, as in any long batch
+    start = time.perf_counter()
+    results = list(extractor.extract_many([(r["id"], r["text"]) for r in reports]))
+    wall = time.perf_counter() - start
+    out = []
+    for res in results:
+        gen = res.generations[-1] if res.generations else None
+        out.append({
+            "record": res.record, "error": res.error, "raw": res.raw_output, "seconds": res.seconds,
+            "prompt": res.prompt_tokens, "evaluated": res.evaluated_tokens, "chosen_n": res.completion_tokens,
+            "forced": res.forced_tokens, "attempts": res.attempts,
+            "chosen": [[c.start, c.end, c.probability] for c in gen.chosen] if gen else [],
+            "tokens": [t for g in res.generations for t in g.tokens],
+        })
+    return {"wall": wall, "reports": out, "prefix": len(extractor._prefix_tokens)}
 
-    # Cold start, untimed in the table: a new process's first report evaluates the whole prompt, prefix included.
-    cold = {}
-    for name, ex in systems:
-        ex.engine.llm.reset()
-        r = ex.extract(reports[0])
-        cold[name] = (r.evaluated_tokens, r.prompt_tokens, r.seconds)
 
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    wall = time.perf_counter()
-    for i, text in enumerate(reports):
-        free_runs = {}
-        for name, ex in systems:
-            # Every system starts from a cache that holds exactly its prompt's fixed prefix, as in a batch
-            # where only the prefix is shared between reports: each one pays for its own report tokens.
-            ex.prompt_tokens(text)
-            ex.engine.prime(ex._prefix_tokens)
-            r = ex.extract(text)
-            if i == 0:
-                first_eval[name] = r.evaluated_tokens
-            rows[name].add(r.seconds, r.prompt_tokens, r.evaluated_tokens, r.completion_tokens, r.forced_tokens,
-                           r.attempts, r.ok)
-            if name in raw_rows and r.generations:
-                free_runs[name] = (ex, ex.prompt_tokens(text), r.generations[0].tokens)
-            if name == "few-shot, free":
-                free_prompt = ex.prompt_tokens(text)
-                prefix = ex._prefix_tokens
-        fewshot = systems[0][1]
-        if gbnf is not None:
-            prompt = "".join(fewshot.prompt_parts(text))
-            base.prime(prefix)
-            t0 = time.perf_counter()
-            out = base.llm.create_completion(prompt, max_tokens=256, temperature=0.0, grammar=gbnf)
-            dt = time.perf_counter() - t0
-            usage = out["usage"]
-            gbnf_row.add(dt, usage["prompt_tokens"], 0, usage["completion_tokens"], 0, 1,
-                         _valid(schema, out["choices"][0]["text"]))
-        if llg is not None:
-            base.prime(prefix)
-            dt, chosen, forced, text_out = llg(free_prompt, [len(prefix)])
-            llg_row.add(dt, len(free_prompt), 0, chosen, forced, 1, _valid(schema, text_out))
-        if not args.no_raw:
-            for name, (ex, prompt, tokens) in free_runs.items():
-                engine = ex.engine
-                engine.prime(ex._prefix_tokens)
-                t0 = time.perf_counter()
-                evaluated = engine.prime(prompt, [len(ex._prefix_tokens)])  # the report's own tokens, one batch
-                for t in tokens:
-                    engine.llm.eval([t])
-                dt = time.perf_counter() - t0
-                raw_rows[name].add(dt, len(prompt), evaluated, len(tokens), 0, 1, True)
-    wall = time.perf_counter() - wall
-    load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
+def run_bound(sequential: dict, threads: int, batch: int) -> dict:
+    """Evaluate each report's own tokens (prompt after the shared prefix, then its answer tokens) in batches of
+    ``batch`` sequences, no logits: the body's cost for the tokens sequential extraction evaluated."""
+    from reportx.extract import Extractor
+    from reportx.extract.config import ExtractConfig
 
-    table = [rows[name] for name, _ in systems]
-    if gbnf is not None:
-        table.append(gbnf_row)
-    if llg is not None:
-        table.append(llg_row)
-    print(f"## reportx extraction speed\n")
-    print(f"- machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs, llama.cpp threads {threads}; "
-          f"load average before {_fmt_load(load_before)}, after {_fmt_load(load_after)}")
-    print(f"- model: {model.name}" + (f", adapter: {adapter.name}" if adapter else ", no adapter (fine-tuned rows skipped)"))
-    print(f"- {len(reports)} synthetic {args.split} reports (seed {args.seed}), few-shot with {args.shots} examples; "
-          f"every system on each report in turn; total wall {wall:.0f} s\n")
-    print("| system | reports/s | s/report mean | p50 | p95 | prompt tok/report | prompt tok evaluated (prefix cached) "
-          "| chosen tok/report | forced tok/report | ms per chosen tok | schema-valid | attempts/report |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for row in table:
-        n = len(row.seconds)
-        if not n:
-            continue
-        later = row.evaluated
-        ms_tok = 1000 * sum(row.seconds) / max(1, sum(row.chosen))
-        evaluated = "n/a" if row in (gbnf_row, llg_row) else f"{_mean(later):.0f}"
-        print(f"| {row.name} | {n / sum(row.seconds):.2f} | {_mean(row.seconds):.2f} | {_pct(row.seconds, .5):.2f} | "
-              f"{_pct(row.seconds, .95):.2f} | {_mean(row.prompt):.0f} | {evaluated} | {_mean(row.chosen):.1f} | "
-              f"{_mean(row.forced):.1f} | {ms_tok:.1f} | {row.valid}/{n} | {_mean(row.attempts):.2f} |")
-    for name, raw_row in raw_rows.items():
-        bound = raw_row.seconds
-        if not bound:
-            continue
-        print(f"| {raw_row.name} | {len(bound) / sum(bound):.2f} | {_mean(bound):.2f} | {_pct(bound, .5):.2f} | "
-              f"{_pct(bound, .95):.2f} | {_mean(raw_row.prompt):.0f} | {_mean(raw_row.evaluated):.0f} | "
-              f"{_mean(raw_row.chosen):.1f} | 0 | "
-              f"{(f'{1000 * sum(bound) / sum(raw_row.chosen):.1f}' if sum(raw_row.chosen) else '-')} | - | - |")
-    for name, raw_row in raw_rows.items():
-        if raw_row.seconds and sum(raw_row.chosen):
-            free = rows[name]
-            print(f"\nRaw llama-cpp-python for {name}: the report's prompt tokens in one batch, then the free "
-                  f"answer's first-attempt tokens one `Llama.eval` at a time, no sampling "
-                  f"({sum(raw_row.chosen) / sum(raw_row.seconds):.1f} tokens/s, prompt included): the bound for "
-                  f"decoding those tokens. {name}: {1000 * sum(free.seconds) / max(1, sum(free.chosen)):.1f} ms "
-                  f"per chosen token, everything included (constrained retries too).", end="")
-    print()
-    for name, _ in systems:
-        row = rows[name]
-        ev, pt, sec = cold[name]
-        print(f"\nPrefix cache, {name}: a cold first report evaluated {ev} of its {pt} prompt tokens ({sec:.2f} s); "
-              f"with the prefix cached, reports evaluated {_mean(row.evaluated):.0f} of {_mean(row.prompt):.0f} "
-              f"({_mean(row.seconds):.2f} s).", end="")
-    print()
-    if args.json:
-        Path(args.json).write_text(json.dumps({r.name: r.__dict__ for r in table + list(raw_rows.values())}, indent=1))
+    extractor = Extractor(config=ExtractConfig.make(threads=threads))
+    prefix = extractor.prompt_tokens(sequential["texts"][0])[: sequential["prefix"]]
+    work = [extractor.prompt_tokens(text)[len(prefix):] + r["tokens"]
+            for text, r in zip(sequential["texts"], sequential["reports"], strict=True)]
+    stream = -(-(len(prefix) + max(len(w) for w in work) + 8) // 256) * 256
+    context = extractor.engine.sequences(batch + 1, (batch + 1) * stream, threads)
+    context.decode([(batch, 0, prefix)], logits=False)
+    start = time.perf_counter()
+    for group in range(0, len(work), batch):
+        runs = work[group:group + batch]
+        for seq in range(len(runs)):
+            context.remove(seq)
+            context.copy(batch, seq)
+        longest = max(len(w) for w in runs)
+        for step in range(0, longest, 8):  # eight tokens per sequence per decode, like a report's answer runs
+            context.decode([(seq, len(prefix) + step, w[step:step + 8]) for seq, w in enumerate(runs)
+                            if w[step:step + 8]], logits=False)
+    return {"wall": time.perf_counter() - start, "tokens": sum(len(w) for w in work)}
+
+
+def child(args: argparse.Namespace) -> int:
+    payload = json.loads(Path(args.input).read_text())
+    reports = payload["reports"]
+    if args.system == "peer":
+        result = run_peer(reports[: args.peer_n], args.threads)
+    elif args.system == "sequential":
+        result = run_reportx(reports, args.threads, 1, args.constrained)
+    elif args.system == "batched":
+        result = run_reportx(reports, args.batch_threads, args.batch, args.constrained)
+    else:
+        sequential = payload["sequential"]
+        sequential["texts"] = [r["text"] for r in reports]
+        result = run_bound(sequential, args.batch_threads, args.batch)
+    result["peak_rss_mb"] = peak_rss_mb()
+    Path(args.output).write_text(json.dumps(result, ensure_ascii=False))
     return 0
 
 
-def _fmt_load(load):
-    return "n/a" if load is None else "/".join(f"{x:.1f}" for x in load)
+# The parent: reports, children, table ----------------------------------------------------------------------------
+
+
+def field_accuracy(results: list[dict], reports: list[dict]) -> float:
+    from reportx.eval.metrics import field_kinds, score_report, summarise
+    from reportx.schema import builtin_schema
+
+    kinds = field_kinds(builtin_schema().json_schema)
+    scores = [score_report(kinds, r["gold"], res["record"], parsed=res["record"] is not None,
+                           valid=res["record"] is not None) for res, r in zip(results, reports, strict=True)]
+    return 100 * summarise(kinds, scores)["field_accuracy"]
+
+
+def near_tie(seq: dict, bat: dict) -> str:
+    """Where two answers part: the first differing byte, and each run's chosen token there with its probability."""
+    a, b = seq["raw"].encode(), bat["raw"].encode()
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+    def token_at(run: dict, data: bytes) -> str:
+        for start, end, p in run["chosen"]:
+            if start <= at < end or (start == at and end == at):
+                return f"{data[start:end].decode('utf-8', 'replace')!r} (p={p:.2f})"
+        return "(a forced token)"
+
+    context = a[max(0, at - 30):at].decode("utf-8", "replace")
+    return f"after ...{context!r}: sequential {token_at(seq, a)}, batched {token_at(bat, b)}"
+
+
+def spawn(system: str, args: argparse.Namespace, payload: dict, tmp: Path) -> dict:
+    source, target = tmp / f"{system}.in.json", tmp / f"{system}.out.json"
+    source.write_text(json.dumps(payload, ensure_ascii=False))
+    command = [sys.executable, __file__, "--child", system, "--input", str(source), "--output", str(target),
+               "--threads", str(args.threads), "--batch", str(args.batch), "--batch-threads", str(args.batch_threads),
+               "--peer-n", str(args.peer_n)] + (["--constrained"] if args.constrained else [])
+    print(f"bench: running {system} ...", file=sys.stderr, flush=True)
+    subprocess.run(command, check=True)
+    return json.loads(target.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200, help="synthetic reports (default 200)")
+    ap.add_argument("--split", default="test", choices=["val", "test"], help="synth split (default test)")
+    ap.add_argument("--seed", type=int, default=0, help="synth seed (default 0: the data/ splits)")
+    ap.add_argument("--peer-n", type=int, default=20, help="reports for the naive peer (default 20; it is slow)")
+    ap.add_argument("--batch", type=int, default=16, help="reports in flight for the batched row (default 16)")
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads, sequential rows (default 1)")
+    ap.add_argument("--batch-threads", type=int, default=1, help="llama.cpp threads, batched rows (default 1)")
+    ap.add_argument("--constrained", action="store_true", help="reportx rows decode constrained (default: free, "
+                    "with a constrained retry, as reportx extract)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=SYSTEMS, help="rows to leave out")
+    ap.add_argument("--json", help="also write every figure to this file")
+    ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    ap.add_argument("--input", help=argparse.SUPPRESS)
+    ap.add_argument("--output", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        args.system = args.child
+        return child(args)
+
+    from reportx.synth import synthesize
+
+    pool = [e for e in synthesize(n=max(2000, args.n * 12), seed=args.seed) if e.split == args.split][: args.n]
+    reports = [{"id": f"{args.split}-{i}", "text": e.text, "gold": e.gold} for i, e in enumerate(pool)]
+    load_before = os.getloadavg()
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for system in ("sequential", "batched", "peer"):
+            if system not in args.skip:
+                out[system] = spawn(system, args, {"reports": reports}, Path(tmp))
+        if "bound" not in args.skip and "sequential" in out:
+            out["bound"] = spawn("bound", args, {"reports": reports, "sequential": out["sequential"]}, Path(tmp))
+    load_after = os.getloadavg()
+
+    print("## reportx extraction throughput\n")
+    print(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; load average before "
+          f"{'/'.join(f'{x:.1f}' for x in load_before)}, after {'/'.join(f'{x:.1f}' for x in load_after)}")
+    print(f"- {len(reports)} synthetic {args.split} reports (seed {args.seed}); naive peer on the first "
+          f"{min(args.peer_n, len(reports))}; reportx: bundled adapter, "
+          f"{'constrained' if args.constrained else 'free decoding with a constrained retry'}\n")
+    print("| system | llama.cpp threads | reports | reports/s | s/report (latency) | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    rates = {}
+    for system, label, threads in (
+        ("peer", "naive peer: 3-shot prompt, llama-cpp-python GBNF grammar, base model", args.threads),
+        ("sequential", "reportx sequential (--batch 1)", args.threads),
+        ("batched", f"reportx batched (--batch {args.batch})", args.batch_threads),
+    ):
+        if system not in out:
+            continue
+        rows = out[system]["reports"]
+        rates[system] = len(rows) / out[system]["wall"]
+        latency = sum(r["seconds"] for r in rows) / len(rows)
+        print(f"| {label} | {threads} | {len(rows)} | {rates[system]:.2f} | {latency:.2f} | "
+              f"{out[system]['peak_rss_mb']:.0f} |")
+    if "bound" in out:
+        bound = out["bound"]
+        print(f"| body-only bound: the sequential run's tokens ({bound['tokens'] / len(reports):.0f} a report), "
+              f"{args.batch} sequences a batch, no logits | {args.batch_threads} | {len(reports)} | "
+              f"{len(reports) / bound['wall']:.2f} | - | {bound['peak_rss_mb']:.0f} |")
+    if "peer" in rates and "batched" in rates:
+        print(f"\nreportx batched: {rates['batched'] / rates['peer']:.1f}x the naive peer, "
+              f"{rates['batched'] / rates.get('sequential', float('nan')):.2f}x reportx sequential.")
+    if "sequential" in out and "batched" in out:
+        seq, bat = out["sequential"]["reports"], out["batched"]["reports"]
+        same = [a["record"] == b["record"] and a["error"] == b["error"] for a, b in zip(seq, bat, strict=True)]
+        print(f"\nRecords equal to the sequential ones: {sum(same)}/{len(same)} ({100 * sum(same) / len(same):.1f}%). "
+              f"Field accuracy against the gold: sequential {field_accuracy(seq, reports):.1f}%, batched "
+              f"{field_accuracy(bat, reports):.1f}%.")
+        for ok, a, b, r in zip(same, seq, bat, reports, strict=True):
+            if not ok:
+                print(f"- {r['id']}: {near_tie(a, b)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    return 0
 
 
 if __name__ == "__main__":

@@ -378,6 +378,13 @@ def extract_cmd(
     quiet: QuietOption = False,
     n_ctx: Annotated[int, typer.Option("--n-ctx", metavar="TOKENS", help="Model context in tokens; longer reports are errors.")] = 4096,
     threads: ThreadsOption = None,
+    batch: Annotated[
+        int,
+        typer.Option("--batch", metavar="N", help="Reports decoded at once, in one llama.cpp batch per step (1-256): "
+                     "faster on a CPU. 1 decodes one report at a time, where a record never depends on the other "
+                     "reports (with N > 1, a near-tie between two tokens can fall either way). See "
+                     "docs/extraction-speed.md."),
+    ] = 1,
     limit: Annotated[
         int | None,
         typer.Option("--limit", "-n", metavar="N", help="Extract only the first N reports found.", show_default=False),
@@ -423,7 +430,7 @@ def extract_cmd(
 
     config = ExtractConfig.make(  # every extraction option checked here, before any input is read
         model=model, adapter=adapter, mode=mode, merged=merged, constrained=constrained, shots=shots,
-        schema_spec=schema, n_ctx=n_ctx, threads=threads, review_below=review_below,
+        schema_spec=schema, n_ctx=n_ctx, threads=threads, review_below=review_below, batch=batch,
     )
     opts = BatchOptions(
         inputs=list(inputs), config=config, globs=list(glob or []), jsonl_field=jsonl_field, output=output,

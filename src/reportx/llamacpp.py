@@ -301,6 +301,94 @@ class LlamaModel:
         return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
 
 
+class SequenceBatch:
+    """A second llama.cpp context on a loaded :class:`LlamaModel`'s weights and LoRA adapter, holding up to ``n_seq``
+    sequences, each in a KV stream of its own (``n_ctx / n_seq`` cells), decoded together: one ``llama_decode``
+    evaluates a token run of every sequence that has one, with logits only after each run's last token. Batched
+    extraction (:mod:`reportx.extract.batched`) is built on it.
+
+    Why a context of our own: ``llama_cpp.Llama`` makes its context with one sequence and offers no multi-sequence
+    decode; the low-level API does (``llama_batch`` with sequence ids, ``llama_memory_seq_rm`` / ``_cp``).
+    """
+
+    def __init__(self, model: LlamaModel, n_seq: int, n_ctx: int, n_threads: int, n_batch: int = 512) -> None:
+        C = self._C = model._C
+        params = C.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = params.n_ubatch = n_batch
+        params.n_seq_max = n_seq
+        # A stream per sequence: a token attends over its own sequence's cells only (with one unified cache it
+        # attends over every sequence's, masked: measured slower with 16 reports in flight).
+        params.kv_unified = False
+        params.n_threads = params.n_threads_batch = n_threads
+        params.no_perf = True
+        # As llama_cpp.Llama makes its context (flash_attn=False): with flash attention a sequence's logits differ
+        # from the sequential engine's even when it is decoded alone (up to 1.2 in a logit, measured).
+        params.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        with captured_stderr() as log_tail:
+            ctx = C.llama_init_from_model(model.llm._model.model, params)
+        if not ctx:
+            raise ReportxError(f"llama.cpp cannot make a context of {n_seq} sequences and {n_ctx} cells: {log_tail()}")
+        self.ctx = ctx
+        self.n_vocab = model.n_vocab
+        self.n_batch = n_batch
+        self.n_ctx = int(C.llama_n_ctx(ctx))
+        self.mem = C.llama_get_memory(ctx)
+        self.batch = C.llama_batch_init(n_batch, 0, 1)
+        adapter = getattr(model.llm, "_lora_adapter", None)
+        if adapter is not None:
+            adapters = (C.llama_adapter_lora_p_ctypes * 1)(adapter)
+            scales = (ctypes.c_float * 1)(float(model.llm.lora_scale))
+            if C.llama_set_adapters_lora(ctx, adapters, 1, scales):
+                self.close()
+                raise ReportxError("llama.cpp cannot apply the LoRA adapter to a batch context")
+
+    def remove(self, seq: int, start: int = 0) -> None:
+        """Drop sequence ``seq``'s tokens at positions ``start`` and after (all of them by default)."""
+        self._C.llama_memory_seq_rm(self.mem, seq, start, -1)
+
+    def copy(self, src: int, dst: int) -> None:
+        """Make sequence ``dst`` a copy of the whole of ``src`` (its stream's cells are copied, nothing is evaluated;
+        llama.cpp copies between streams only whole sequences)."""
+        self._C.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
+
+    def decode(self, runs: list[tuple[int, int, list[int]]], logits: bool = True) -> list[np.ndarray]:
+        """Evaluate each ``(sequence, position of its first token, tokens)`` run, in ``n_batch`` chunks; returns per
+        run a copy of the logits after its last token (none when ``logits`` is False). Raises ``RuntimeError``
+        when llama.cpp refuses a chunk (no free cells, say)."""
+        flat = [(k, seq, pos + i, token, logits and i == len(tokens) - 1)
+                for k, (seq, pos, tokens) in enumerate(runs) for i, token in enumerate(tokens)]
+        out: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(runs)
+        batch = self.batch
+        for begin in range(0, len(flat), self.n_batch):
+            chunk = flat[begin:begin + self.n_batch]
+            for i, (_, seq, pos, token, wanted) in enumerate(chunk):
+                batch.token[i] = token
+                batch.pos[i] = pos
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = seq
+                batch.logits[i] = wanted
+            batch.n_tokens = len(chunk)
+            status = int(self._C.llama_decode(self.ctx, batch))
+            if status != 0:
+                raise RuntimeError(f"llama_decode returned {status} for a batch of {len(chunk)} tokens")
+            wanted_runs = [k for k, _, _, _, wanted in chunk if wanted]
+            if wanted_runs:
+                rows = np.ctypeslib.as_array(ctypes.cast(self._C.llama_get_logits(self.ctx), ctypes.POINTER(ctypes.c_float)),
+                                             shape=(len(wanted_runs), self.n_vocab))
+                for row, k in enumerate(wanted_runs):
+                    out[k] = rows[row].copy()
+        return out
+
+    def close(self) -> None:
+        if getattr(self, "batch", None) is not None:
+            self._C.llama_batch_free(self.batch)
+            self.batch = None
+        if getattr(self, "ctx", None):
+            self._C.llama_free(self.ctx)
+            self.ctx = None
+
+
 # Quantisation -----------------------------------------------------------------------------------------------------
 
 

@@ -35,7 +35,8 @@ class FakeSetup:
 
 
 class FakeExtractor:
-    """Duck-typed :class:`reportx.extract.Extractor`: ``schema``, ``notices``, the ids, ``extract_item``."""
+    """Duck-typed :class:`reportx.extract.Extractor`: ``schema``, ``notices``, the ids, ``extract_item`` and
+    ``extract_many``."""
 
     model_id, adapter_id, mode = FakeSetup.made_by
 
@@ -47,6 +48,11 @@ class FakeExtractor:
     @classmethod
     def from_config(cls, _config: Any, *, schema=None, **_settings: Any) -> FakeExtractor:
         return cls(schema=schema)
+
+    def extract_many(self, items):
+        """Lazily, in order, as the real one: the batch job writes each record before the next is extracted."""
+        for item in items:
+            yield self.extract_item(item)
 
     def extract_item(self, item: InputItem) -> ExtractionResult:
         """The record the report's text spells out, or an error result for an input without text."""

@@ -71,7 +71,6 @@ def test_a_token_the_mask_forces_on_the_model_has_a_low_confidence():
 def test_the_free_decoder_records_every_chosen_token():
     wants = record_text("Ñandú", "JIRA-482", "3,5 h")
     engine = ByteEngine(wants, prompt=3)
-    engine.room = lambda: 1000  # type: ignore[attr-defined]  # the stand-in has no context limit
     from reportx.extract.engine import Engine
 
     gen = Engine.generate_json(engine, [1, 2, 3], max_tokens=200)  # type: ignore[arg-type]  # the real loop

@@ -123,8 +123,7 @@ def run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, engi
     engines[key] = extractor.engine  # systems that differ only in decoding share the loaded model
     predictions = []
     with ItemProgress(spec.name, len(texts), sys.stderr, enabled=not quiet) as progress:
-        for i, text in enumerate(texts):
-            result = extractor.extract(text, source=f"#{i}")
+        for result in extractor.extract_many((f"#{i}", text) for i, text in enumerate(texts)):
             answer = result.record if result.ok else result.raw_output
             predictions.append(Prediction(answer=answer, meta=result.meta, error=result.error, scores=result.scores))
             progress.advance(failed=not result.ok)

@@ -97,7 +97,7 @@ def extract_texts(
         raise ReportxError("extract_texts takes a list of texts; for one text, pass [text]")
     if extractor is None:
         extractor = _get_extractor(model, adapter, mode, constrained, schema, threads)
-    return [Record.from_result(extractor.extract(text, source=f"#{i}")) for i, text in enumerate(texts)]
+    return [Record.from_result(r) for r in extractor.extract_many((f"#{i}", text) for i, text in enumerate(texts))]
 
 
 def _get_extractor(model: str | None = None, adapter: str | None = None, mode: str | None = None,

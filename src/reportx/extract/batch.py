@@ -204,12 +204,10 @@ def extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=No
                 print(f"reportx: {notice}", file=err)
     from reportx.progress import ItemProgress
 
+    # In input order, whether the extractor decodes one report at a time or several at once (config.batch).
+    results = extractor.extract_many(todo) if extractor is not None else (_input_error(it, opts, schema) for it in todo)
     with ItemProgress("extracting", len(todo), err, enabled=not opts.quiet and len(todo) > 1) as progress:
-        for item in todo:
-            if extractor is not None:
-                result = extractor.extract_item(item)
-            else:
-                result = _input_error(item, opts, schema)
+        for item, result in zip(todo, results, strict=True):
             if item.notes:  # how the input was read (bytes replaced in decoding) goes into the record's _meta
                 result.input_notes = list(item.notes)
             if result.ok:

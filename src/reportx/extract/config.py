@@ -22,6 +22,8 @@ Retry = Literal["constrained", "none"]
 #: (past the machine's CPUs more threads only slow decoding down). A fixed bound, not one derived from this
 #: machine's CPUs, so that a command line valid on one machine is valid on another.
 MAX_THREADS = 256
+#: Upper bound of ``--batch``: past a few dozen reports in flight a step only grows (docs/extraction-speed.md).
+MAX_BATCH = 256
 
 #: Each option's error message, as the CLI names it.
 _MESSAGES = {
@@ -32,6 +34,7 @@ _MESSAGES = {
     "threads": f"--threads must be between 1 and {MAX_THREADS}, got {{}}",
     "max_tokens": "max_tokens must be at least 16, got {}",
     "prompt_format": "prompt format must be one of auto, completion, chat, got {!r}",
+    "batch": f"--batch must be between 1 and {MAX_BATCH}, got {{}}",
 }
 
 
@@ -51,6 +54,8 @@ class ExtractConfig(BaseModel):
         n_ctx, threads, seed: llama.cpp context size, threads (None: the CPUs available, at most 8), seed.
         max_tokens: the most tokens an answer may take.
         prompt_format: few-shot prompt as plain completion, with the model's chat template, or auto.
+        batch: reports decoded at once (:mod:`reportx.extract.batched`); 1 is sequential extraction, where a record
+            never depends on another report.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -68,6 +73,7 @@ class ExtractConfig(BaseModel):
     seed: int = 0
     max_tokens: int = Field(default=256, ge=16)
     prompt_format: PromptFormat = "auto"
+    batch: int = Field(default=1, ge=1, le=MAX_BATCH)
     review_below: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @classmethod

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from reportx.errors import ReportxError
 from reportx.extract.jsonscan import CLOSERS, OPEN_BRACE, OPENERS, QUOTE, StringScanner
-from reportx.llamacpp import LlamaModel, LoadError
+from reportx.llamacpp import LlamaModel, LoadError, SequenceBatch
 
 
 @dataclass
@@ -220,6 +221,11 @@ class Engine:
         """The logits after the last evaluated token (a view valid until the next eval)."""
         return self.model.logits()
 
+    def sequences(self, n_seq: int, n_ctx: int, n_threads: int) -> SequenceBatch:
+        """A context of ``n_seq`` sequences on this engine's model and adapter, ``n_ctx`` KV cells in all, for
+        decoding several reports at once (:mod:`reportx.extract.batched`)."""
+        return SequenceBatch(self.model, n_seq, n_ctx, n_threads)
+
     @property
     def n_past(self) -> int:
         return self.model.n_tokens
@@ -232,55 +238,127 @@ class Engine:
 
     def generate_json(self, prompt: list[int], max_tokens: int = 256, monitor=None,
                       checkpoints: Sequence[int] = ()) -> Generation:
-        """Greedy decoding from ``prompt`` until the first JSON object closes, an end token, or ``max_tokens``.
-
-        ``monitor``: an object with ``accept(token) -> bool`` (see :class:`reportx.extract.constrain.Monitor`);
-        decoding stops, unfinished, at the first token it refuses. That token is not kept. ``checkpoints``: see
-        :meth:`prime`.
-        """
-        start = time.perf_counter()
-        evaluated = self.prime(prompt, checkpoints)
-        balance = JsonBalance()
-        out: list[int] = []
-        finished = False
-        left_schema = False
-        chosen: list[ChosenToken] = []
-        written = 0  # bytes of the answer so far
-        while len(out) < max_tokens:
-            logits = self.logits()
-            token = int(np.argmax(logits))
-            if self.is_end(token):
-                break
-            if monitor is not None and not monitor.accept(token):
-                left_schema = True
-                break
-            out.append(token)
-            piece = self.piece(token)
-            chosen.append(ChosenToken(written, written + len(piece), token_probability(logits, token)))
-            written += len(piece)
-            if balance.push(piece):
-                finished = True
-                break
-            if self.room() <= 0:
-                break
-            self.feed([token])
-        raw = self.detokenize(out)
-        text = raw[: balance.end] if finished else raw
-        return Generation(
-            text=text.decode("utf-8", errors="replace"),
-            tokens=out,
-            prompt_tokens=len(prompt),
-            evaluated_tokens=evaluated,
-            completion_tokens=len(out) + (1 if left_schema else 0),
-            seconds=time.perf_counter() - start,
-            finished=finished,
-            left_schema=left_schema,
-            chosen=chosen,
-        )
+        """Greedy decoding from ``prompt`` until the first JSON object closes, an end token, or ``max_tokens``
+        (:func:`free_json` on this engine's one sequence)."""
+        return run_decoding(self, free_json(self, prompt, max_tokens, monitor, checkpoints))
 
 
 class ContextFull(Exception):
     """The sequence reached the end of the context window."""
+
+
+# Decodings as coroutines ------------------------------------------------------------------------------------------
+#
+# A decoding (free, constrained) is written once, as a generator that yields what it needs the model to evaluate
+# (:class:`Prime`, :class:`Feed`) and receives the logits after it (:class:`Decoded`). :func:`run_decoding` runs one
+# on an :class:`Engine`'s single sequence, one request at a time (sequential extraction);
+# :class:`reportx.extract.batched.BatchRunner` runs many at once, one sequence each, their requests evaluated
+# together in one llama.cpp batch per step. The decoding logic is the same code either way.
+
+
+@dataclass(frozen=True)
+class Prime:
+    """Make the sequence hold exactly ``tokens`` (see :meth:`Engine.prime` for ``checkpoints``)."""
+
+    tokens: list[int]
+    checkpoints: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Append ``tokens`` to the sequence. Raises :class:`ContextFull` at the ``yield`` when they do not fit."""
+
+    tokens: list[int]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The reply to a request: the logits after the sequence's last token (valid until the decoding's next
+    request), the prompt tokens a :class:`Prime` evaluated (the rest came from the cache), and the tokens that
+    still fit in the sequence's context."""
+
+    logits: np.ndarray
+    evaluated: int
+    room: int
+
+
+Request = Prime | Feed
+T = TypeVar("T")
+#: A coroutine of decoding: yields requests, is sent their replies, returns its result.
+Job = Generator[Request, Decoded, T]
+#: A decoding of one answer.
+Decoding = Job[Generation]
+
+
+def run_decoding(engine: Any, job: Job[T]) -> T:
+    """Run ``job`` on ``engine``'s one sequence (an :class:`Engine`, or anything with its ``prime``, ``feed``,
+    ``logits`` and ``room``), one request at a time. An error of the engine's (:class:`ContextFull`, say) is
+    raised in the job, where its request was made."""
+    reply: Decoded | None = None
+    error: Exception | None = None
+    while True:
+        try:
+            request = job.throw(error) if error is not None else job.send(reply)  # type: ignore[arg-type]
+        except StopIteration as stop:
+            return stop.value
+        error = None
+        try:
+            evaluated = engine.prime(request.tokens, request.checkpoints) if isinstance(request, Prime) else 0
+            if isinstance(request, Feed):
+                engine.feed(request.tokens)
+            reply = Decoded(engine.logits(), evaluated, engine.room())
+        except Exception as exc:  # noqa: BLE001 - handed to the job, which knows what it can recover from
+            error = exc
+
+
+def free_json(model: Any, prompt: list[int], max_tokens: int = 256, monitor=None,
+              checkpoints: Sequence[int] = ()) -> Decoding:
+    """Greedy decoding from ``prompt`` until the first JSON object closes, an end token, or ``max_tokens``.
+
+    ``model``: the tokens' side of an :class:`Engine` (``is_end``, ``piece``, ``detokenize``). ``monitor``: an
+    object with ``accept(token) -> bool`` (see :class:`reportx.extract.constrain.Monitor`); decoding stops,
+    unfinished, at the first token it refuses. That token is not kept. ``checkpoints``: see :meth:`Engine.prime`.
+    """
+    start = time.perf_counter()
+    reply = yield Prime(prompt, tuple(checkpoints))
+    evaluated = reply.evaluated
+    balance = JsonBalance()
+    out: list[int] = []
+    finished = False
+    left_schema = False
+    chosen: list[ChosenToken] = []
+    written = 0  # bytes of the answer so far
+    while len(out) < max_tokens:
+        logits = reply.logits
+        token = int(np.argmax(logits))
+        if model.is_end(token):
+            break
+        if monitor is not None and not monitor.accept(token):
+            left_schema = True
+            break
+        out.append(token)
+        piece = model.piece(token)
+        chosen.append(ChosenToken(written, written + len(piece), token_probability(logits, token)))
+        written += len(piece)
+        if balance.push(piece):
+            finished = True
+            break
+        if reply.room <= 0:
+            break
+        reply = yield Feed([token])
+    raw = model.detokenize(out)
+    text = raw[: balance.end] if finished else raw
+    return Generation(
+        text=text.decode("utf-8", errors="replace"),
+        tokens=out,
+        prompt_tokens=len(prompt),
+        evaluated_tokens=evaluated,
+        completion_tokens=len(out) + (1 if left_schema else 0),
+        seconds=time.perf_counter() - start,
+        finished=finished,
+        left_schema=left_schema,
+        chosen=chosen,
+    )
 
 
 class JsonBalance:

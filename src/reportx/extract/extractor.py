@@ -24,10 +24,11 @@ from typing import Any, cast, get_args
 
 from reportx import prompts
 from reportx.errors import ReportxError
+from reportx.extract.batched import BatchRunner
 from reportx.extract.confidence import field_confidence, field_scores, load_calibration
 from reportx.extract.config import ExtractConfig, Mode, PromptFormat
 from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
-from reportx.extract.engine import Engine, Generation
+from reportx.extract.engine import Engine, Generation, Job, free_json, run_decoding
 from reportx.extract.inputs import InputItem, normalize_text, text_sha256
 from reportx.extract.parse import loads_lenient
 from reportx.models import answer_format, bundled_adapter, default_base_model, file_id
@@ -364,11 +365,16 @@ class Extractor:
 
     def extract(self, text: str, source: str | None = None) -> ExtractionResult:
         """Extract one report. Never raises for the report's content: problems are in ``result.error``."""
+        return run_decoding(self.engine, self.extraction(text, source))
+
+    def extraction(self, text: str, source: str | None = None) -> Job[ExtractionResult]:
+        """:meth:`extract` as a coroutine (see :mod:`reportx.extract.engine`): sequential extraction runs it on the
+        engine's one sequence, batched extraction (:mod:`reportx.extract.batched`) many of them at once."""
         start = time.perf_counter()
         text = normalize_text(text)
         result = self._result(source, text_sha256(text))
         try:
-            self._extract_into(result, text)
+            yield from self._extract_into(result, text)
         except ReportxError:
             raise
         except Exception as exc:  # a failure on one report must not lose the batch
@@ -377,7 +383,7 @@ class Extractor:
         result.seconds = time.perf_counter() - start
         return result
 
-    def _extract_into(self, result: ExtractionResult, text: str) -> None:
+    def _extract_into(self, result: ExtractionResult, text: str) -> Job[None]:
         if not text.strip():
             result.error = "empty report"
             return
@@ -401,10 +407,10 @@ class Extractor:
         grounding = text if self.answer == "quotes" else None
         for constrained in attempts:
             if constrained and self._decoder is not None:
-                gen = self._decoder.generate(tokens, replay=replay, checkpoints=checkpoints, source=source)
+                gen = yield from self._decoder.decoding(tokens, replay=replay, checkpoints=checkpoints, source=source)
             else:
                 monitor = self._decoder.monitor(source=source) if self._decoder is not None else None
-                gen = self.engine.generate_json(tokens, self.max_tokens, monitor=monitor, checkpoints=checkpoints)
+                gen = yield from free_json(self.engine, tokens, self.max_tokens, monitor=monitor, checkpoints=checkpoints)
             self._account(result, gen, constrained)
             checked = self._validate(gen, grounding)
             reason = checked.reason
@@ -470,21 +476,37 @@ class Extractor:
 
     def extract_item(self, item: InputItem) -> ExtractionResult:
         """Extract an :class:`InputItem` from :func:`reportx.extract.inputs.discover` (unreadable ones too)."""
+        return run_decoding(self.engine, self.item_extraction(item))
+
+    def item_extraction(self, item: InputItem) -> Job[ExtractionResult]:
+        """:meth:`extract_item` as a coroutine."""
         if item.text is None:
             result = self._result(item.source, item.sha256)
             result.constrained = False
             result.error = item.error or "no text"
         else:
-            result = self.extract(item.text, source=item.source)
+            result = yield from self.extraction(item.text, source=item.source)
         result.input_notes = list(item.notes)
         return result
 
     def extract_many(self, items: Iterable[str | tuple[str, str] | InputItem]) -> Iterator[ExtractionResult]:
-        """Extract reports lazily, in order: texts, (source, text) pairs or :class:`InputItem` objects."""
-        for item in items:
-            if isinstance(item, InputItem):
-                yield self.extract_item(item)
-            elif isinstance(item, tuple):
-                yield self.extract(item[1], source=item[0])
-            else:
-                yield self.extract(item, source=None)
+        """Extract reports lazily, in input order: texts, (source, text) pairs or :class:`InputItem` objects.
+        With ``batch`` > 1 (:class:`~reportx.extract.config.ExtractConfig`), that many reports are decoded at once
+        (:mod:`reportx.extract.batched`)."""
+        jobs = (self._job(item) for item in items)
+        if self.config.batch <= 1:
+            for job in jobs:
+                yield run_decoding(self.engine, job)
+            return
+        runner = BatchRunner(self.engine, self.config.batch, self.engine.threads[0], reserve=2 * self.max_tokens + 64)
+        try:
+            yield from runner.run(jobs)
+        finally:
+            runner.close()
+
+    def _job(self, item: str | tuple[str, str] | InputItem) -> Job[ExtractionResult]:
+        if isinstance(item, InputItem):
+            return self.item_extraction(item)
+        if isinstance(item, tuple):
+            return self.extraction(item[1], source=item[0])
+        return self.extraction(item, source=None)

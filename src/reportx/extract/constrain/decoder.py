@@ -11,7 +11,7 @@ report's text as ``source``. The model quotes, the code normalises: a misspelt c
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,19 @@ from reportx.extract.constrain.compiler import Chooser, compile_schema
 from reportx.extract.constrain.cursor import Cursor
 from reportx.extract.constrain.nodes import Node, has_quotes
 from reportx.extract.constrain.protocol import Constraint
-from reportx.extract.engine import ChosenToken, ContextFull, Engine, Generation, token_probability
+from reportx.extract.engine import (
+    ChosenToken,
+    ContextFull,
+    Decoded,
+    Decoding,
+    Engine,
+    Feed,
+    Generation,
+    Prime,
+    Request,
+    run_decoding,
+    token_probability,
+)
 
 # Candidates are checked in descending logit order, in windows of these sizes, then the whole vocabulary.
 CANDIDATE_WINDOWS = (64, 1024)
@@ -108,10 +120,9 @@ class ConstrainedDecoder:
         constraint.advance(text)
         return tokens
 
-    def _best(self, constraint: Constraint[Any]) -> tuple[int, Any, float]:
+    def _best(self, constraint: Constraint[Any], logits: np.ndarray) -> tuple[int, Any, float]:
         """The allowed token of highest logit, the constraint's state after it, and its probability under the
         model's unmasked distribution (low when the constraint overrode the model's favourite)."""
-        logits = self.engine.logits()
         token, nxt = self._allowed(constraint, logits)
         return token, nxt, token_probability(logits, token)
 
@@ -142,7 +153,7 @@ class ConstrainedDecoder:
 
     def generate(self, prompt: list[int], replay: list[int] | None = None,
                  checkpoints: Sequence[int] = (), source: str | None = None) -> Generation:
-        """Constrained greedy decoding of one record after ``prompt``.
+        """Constrained greedy decoding of one record after ``prompt``: :meth:`decoding` on the engine's one sequence.
 
         ``replay``: tokens of an earlier free answer; the longest prefix the automaton accepts is kept (it is
         what constrained greedy decoding would also have chosen, less the forcing) and decoding resumes after it.
@@ -151,14 +162,19 @@ class ConstrainedDecoder:
         ``source``: the report's text, which the schema's quote fields (``"x-reportx-quote": true``) must quote
         exactly; required when the schema has any (ValueError), ignored otherwise.
         """
-        engine = self.engine
+        return run_decoding(self.engine, self.decoding(prompt, replay, checkpoints, source))
+
+    def decoding(self, prompt: list[int], replay: list[int] | None = None,
+                 checkpoints: Sequence[int] = (), source: str | None = None) -> Decoding:
+        """:meth:`generate` as a coroutine (see :mod:`reportx.extract.engine`), for a runner of many at once."""
         start = time.perf_counter()
         constraint = self._fresh(source)
         tally = _Tally(tokens=self._replay(constraint, replay or []))
         replayed = tally.chosen = len(tally.tokens)
-        evaluated = engine.prime(prompt + tally.tokens, [*checkpoints, len(prompt)])
+        reply = yield Prime(prompt + tally.tokens, (*checkpoints, len(prompt)))
+        evaluated = reply.evaluated
         try:
-            self._decode(constraint, tally)
+            yield from self._decode(constraint, tally, reply)
         except (ContextFull, _DeadEnd):
             pass
         closed_early = not constraint.complete
@@ -166,7 +182,7 @@ class ConstrainedDecoder:
             # Budget (or context) exhausted: close the value with the least text, so that the answer is still
             # schema-valid JSON. Nothing more is evaluated, so the closing text is never tokenised for the model.
             tail = constraint.close()
-            tally.forced += len(engine.tokenize(tail.decode("utf-8"))) if tail else 0
+            tally.forced += len(self.engine.tokenize(tail.decode("utf-8"))) if tail else 0
         return Generation(
             text=constraint.text.decode("utf-8", errors="replace"),
             tokens=tally.tokens,
@@ -192,7 +208,7 @@ class ConstrainedDecoder:
             constraint.advance(self.engine.piece(t), nxt)
         return kept
 
-    def _decode(self, constraint: Constraint[Any], tally: _Tally) -> None:
+    def _decode(self, constraint: Constraint[Any], tally: _Tally, reply: Decoded) -> Generator[Request, Decoded, None]:
         """Choose and force tokens until the value is complete or ``max_tokens`` are chosen. The model sees one
         batch per chosen token: that token and the forced text after it."""
         engine = self.engine
@@ -201,9 +217,9 @@ class ConstrainedDecoder:
             if pending:
                 tally.forced += len(pending)
                 tally.tokens.extend(pending)
-                engine.feed(pending)
+                reply = yield Feed(pending)
         while not constraint.finished and tally.chosen < self.max_tokens:
-            token, nxt, probability = self._best(constraint)
+            token, nxt, probability = self._best(constraint, reply.logits)
             start = len(constraint.text)
             constraint.advance(engine.piece(token), nxt)
             tally.probabilities.append(ChosenToken(start, len(constraint.text), probability))
@@ -217,7 +233,7 @@ class ConstrainedDecoder:
                 tally.tokens.extend(tail)
             if constraint.complete:
                 break
-            engine.feed(batch)
+            reply = yield Feed(batch)
 
 
 class Monitor:

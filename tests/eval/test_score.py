@@ -85,7 +85,8 @@ def test_parse_system():
     assert parse_system("x=adapter=a.gguf").mode == "finetuned"
     merged = parse_system("m=model=merged.gguf,merged=true")
     assert (merged.mode, merged.merged, merged.adapter) == ("finetuned", True, None)
-    for bad in ["noequals", "x=color=red", "x=constrained=maybe", "x=mode=zero", "x=merged=perhaps"]:
+    assert parse_system("b=batch=16").batch == 16 and parse_system("b=batch=16").describe()["batch"] == 16
+    for bad in ["noequals", "x=color=red", "x=constrained=maybe", "x=mode=zero", "x=merged=perhaps", "x=batch=0"]:
         with pytest.raises(ReportxError):
             parse_system(bad)
 

@@ -4,7 +4,8 @@ side by side, and write the table, the results JSON, a per-field error file and 
 A system is ``NAME=key=value,key=value`` with keys ``model`` (GGUF path; default the embedded base),
 ``adapter`` (GGUF LoRA; default the bundled one in finetuned mode), ``mode`` (fewshot | finetuned),
 ``constrained`` (true | false), ``shots`` (few-shot examples), ``merged`` (true: the model is a merged GGUF from
-``reportx export --merge``, run in finetuned mode with no adapter). With no system given, the 2x2 of the brief on
+``reportx export --merge``, run in finetuned mode with no adapter), ``batch`` (reports decoded at once, as
+``reportx extract --batch``; default 1). With no system given, the 2x2 of the brief on
 the default model: few-shot vs fine-tuned, each free and grammar-constrained.
 """
 
@@ -26,7 +27,7 @@ from reportx.labelled import read_labelled
 from reportx.schema import load_schema
 
 #: The ExtractConfig fields a system may set, by their ``--system`` key.
-SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged")
+SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged", "batch")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class SystemSpec:
     @property
     def merged(self) -> bool:
         return self.config.merged
+
+    @property
+    def batch(self) -> int:
+        return self.config.batch
 
     def describe(self) -> dict[str, Any]:
         """The system as results.json records it."""

@@ -489,7 +489,7 @@ class Extractor:
         result.input_notes = list(item.notes)
         return result
 
-    def extract_many(self, items: Iterable[str | tuple[str, str] | InputItem]) -> Iterator[ExtractionResult]:
+    def extract_many(self, items: Iterable[str | tuple[str | None, str] | InputItem]) -> Iterator[ExtractionResult]:
         """Extract reports lazily, in input order: texts, (source, text) pairs or :class:`InputItem` objects.
         With ``batch`` > 1 (:class:`~reportx.extract.config.ExtractConfig`), that many reports are decoded at once
         (:mod:`reportx.extract.batched`)."""
@@ -504,7 +504,7 @@ class Extractor:
         finally:
             runner.close()
 
-    def _job(self, item: str | tuple[str, str] | InputItem) -> Job[ExtractionResult]:
+    def _job(self, item: str | tuple[str | None, str] | InputItem) -> Job[ExtractionResult]:
         if isinstance(item, InputItem):
             return self.item_extraction(item)
         if isinstance(item, tuple):

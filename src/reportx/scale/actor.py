@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from reportx.extract.config import ExtractConfig
-from reportx.extract.extractor import ExtractionResult
 from reportx.extract.inputs import InputItem
 
 #: Optional input columns the CLI fills in so that an unreadable file (no text) keeps its error, its file
@@ -110,25 +109,28 @@ class ExtractActor:
         self.extractor = Extractor.from_config(spec.local_config(), schema=spec.schema, **spec.extra)
 
     def __call__(self, batch: Any) -> Any:
-        """One batch (a ``pyarrow.Table``): every row extracted, the result columns appended; no row dropped."""
+        """One batch (a ``pyarrow.Table``): every row extracted (``--batch`` of them decoded at once), the result
+        columns appended; no row dropped."""
         from reportx.scale.columns import result_columns
 
-        results = [self._extract(row) for row in batch.to_pylist()]
+        rows = batch.to_pylist()
+        results = list(self.extractor.extract_many(self._item(row) for row in rows))
+        for row, result in zip(rows, results, strict=True):
+            result.source = self._source(row)
+            result.input_notes = json.loads(row.get(INPUT_NOTES) or "[]")
         for name, column in result_columns(self.extractor.schema, results).items():
             batch = batch.append_column(name, column)
         return batch
 
-    def _extract(self, row: dict[str, Any]) -> ExtractionResult:
-        """One row, as the single-process batch extracts the :class:`InputItem` it read."""
-        text = row.get(self.spec.text_column)
+    def _source(self, row: dict[str, Any]) -> str | None:
         value = row.get(self.spec.source_column) if self.spec.source_column else None
-        source = None if value is None else str(value)
-        notes = json.loads(row.get(INPUT_NOTES) or "[]")
+        return None if value is None else str(value)
+
+    def _item(self, row: dict[str, Any]) -> tuple[str | None, str] | InputItem:
+        """One row as the single-process batch reads an input: its text, or an error item (an unreadable file, or
+        not text at all), which extracts to an error result as ``extract_item`` makes it."""
+        text = row.get(self.spec.text_column)
         if isinstance(text, str):
-            result = self.extractor.extract(text, source=source)
-        else:  # null (an unreadable file) or not text at all: an error result, as extract_item makes it
-            error = row.get(INPUT_ERROR) or f"no text in column {self.spec.text_column!r}"
-            result = self.extractor.extract_item(InputItem(source or "", error=error, sha256=row.get(INPUT_SHA256) or ""))
-            result.source = source
-        result.input_notes = notes
-        return result
+            return (self._source(row), text)
+        error = row.get(INPUT_ERROR) or f"no text in column {self.spec.text_column!r}"
+        return InputItem(self._source(row) or "", error=error, sha256=row.get(INPUT_SHA256) or "")

@@ -63,9 +63,9 @@ class Record:
 
 @lru_cache(maxsize=2)
 def _extractor(model: str | None, adapter: str | None, mode: str | None, constrained: bool, schema: Any,
-               threads: int | None) -> Extractor:
+               threads: int | None, batch: int = 1) -> Extractor:
     return Extractor(model=model, adapter=adapter, mode=mode, constrained=constrained, schema=schema,
-                     n_threads=threads)
+                     n_threads=threads, batch=batch)
 
 
 def clear_cache() -> None:
@@ -82,31 +82,33 @@ def extract_texts(
     constrained: bool = False,
     schema: Any = None,
     threads: int | None = None,
+    batch: int = 1,
     extractor: Extractor | None = None,
 ) -> list[Record]:
     """Extract one :class:`Record` per text, in order.
 
     Args:
         texts: the reports' texts.
-        model, adapter, mode, constrained, threads: as ``reportx extract`` takes them (default: the embedded
-            model with the bundled adapter, free decoding with a constrained retry).
+        model, adapter, mode, constrained, threads, batch: as ``reportx extract`` takes them (default: the embedded
+            model with the bundled adapter, free decoding with a constrained retry, one report at a time).
         schema: None (built-in), a Pydantic model class, a JSON Schema file path or a ``module:Class`` spec.
         extractor: an :class:`~reportx.extract.Extractor` you built, instead of the options above.
     """
     if isinstance(texts, str):
         raise ReportxError("extract_texts takes a list of texts; for one text, pass [text]")
     if extractor is None:
-        extractor = _get_extractor(model, adapter, mode, constrained, schema, threads)
+        extractor = _get_extractor(model, adapter, mode, constrained, schema, threads, batch)
     return [Record.from_result(r) for r in extractor.extract_many((f"#{i}", text) for i, text in enumerate(texts))]
 
 
 def _get_extractor(model: str | None = None, adapter: str | None = None, mode: str | None = None,
-                   constrained: bool = False, schema: Any = None, threads: int | None = None) -> Extractor:
+                   constrained: bool = False, schema: Any = None, threads: int | None = None,
+                   batch: int = 1) -> Extractor:
     try:
-        return _extractor(model, adapter, mode, constrained, schema, threads)
+        return _extractor(model, adapter, mode, constrained, schema, threads, batch)
     except TypeError:  # an unhashable schema (a JSON Schema dict): not cached
         return Extractor(model=model, adapter=adapter, mode=mode, constrained=constrained, schema=schema,
-                         n_threads=threads)
+                         n_threads=threads, batch=batch)
 
 
 def extract_frame(df: pd.DataFrame, column: str = "text", **options: Any) -> pd.DataFrame:

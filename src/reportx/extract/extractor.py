@@ -215,6 +215,7 @@ class Extractor:
         merged: the model has a fine-tuned adapter merged into its weights (``reportx export --merge``): finetuned
             mode with no adapter (the bundled one belongs to the default base and is not applied).
         retry: "constrained" (an invalid free answer gets one constrained retry) or "none".
+        batch: reports :meth:`extract_many` decodes at once (:mod:`reportx.extract.batched`); 1: one at a time.
         config: all of the above but ``schema``, ``examples`` and ``engine`` as one
             :class:`~reportx.extract.config.ExtractConfig` (then the keyword arguments are not used); see
             :meth:`from_config`. Either way the options are validated once, by ExtractConfig.
@@ -238,13 +239,14 @@ class Extractor:
         engine: Engine | None = None,
         merged: bool = False,
         retry: str = "constrained",
+        batch: int = 1,
         config: ExtractConfig | None = None,
     ) -> None:
         if config is None:
             config = ExtractConfig.make(
                 model=None if model is None else str(model), adapter=None if adapter is None else str(adapter),
                 mode=mode, merged=merged, constrained=constrained, retry=retry, shots=shots, n_ctx=n_ctx,
-                threads=n_threads, seed=seed, max_tokens=max_tokens, prompt_format=prompt_format,
+                threads=n_threads, seed=seed, max_tokens=max_tokens, prompt_format=prompt_format, batch=batch,
             )
         self.config = config
         self.notices: list[str] = []

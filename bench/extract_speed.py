@@ -173,18 +173,15 @@ def field_accuracy(results: list[dict], reports: list[dict]) -> float:
 
 
 def near_tie(seq: dict, bat: dict) -> str:
-    """Where two answers part: the first differing byte, and each run's chosen token there with its probability."""
+    """Where two answers part: the first token the model chose differently in the two runs, and the probability
+    each run gave its own choice (two choices near 0.5 each: a near-tie that rounding can tip)."""
     a, b = seq["raw"].encode(), bat["raw"].encode()
-    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-
-    def token_at(run: dict, data: bytes) -> str:
-        for start, end, p in run["chosen"]:
-            if start <= at < end or (start == at and end == at):
-                return f"{data[start:end].decode('utf-8', 'replace')!r} (p={p:.2f})"
-        return "(a forced token)"
-
-    context = a[max(0, at - 30):at].decode("utf-8", "replace")
-    return f"after ...{context!r}: sequential {token_at(seq, a)}, batched {token_at(bat, b)}"
+    for (s1, e1, p1), (s2, e2, p2) in zip(seq["chosen"], bat["chosen"], strict=False):
+        if (s1, e1) != (s2, e2) or a[s1:e1] != b[s2:e2]:
+            before = a[max(0, s1 - 30):s1].decode("utf-8", "replace")
+            return (f"after ...{before!r}: sequential chose {a[s1:e1].decode('utf-8', 'replace')!r} (p={p1:.2f}), "
+                    f"batched {b[s2:e2].decode('utf-8', 'replace')!r} (p={p2:.2f})")
+    return "same chosen tokens; the answers differ in forced text or validation"
 
 
 def spawn(system: str, args: argparse.Namespace, payload: dict, tmp: Path) -> dict:

@@ -31,7 +31,7 @@ def records(results):
 
 
 def test_batched_records_equal_sequential_ones_in_input_order(texts):
-    config = ExtractConfig.make(threads=THREADS, constrained=True)
+    config = ExtractConfig.make(threads=THREADS, constrained=True, batch=1)
     sequential = Extractor(config=config)
     results = list(sequential.extract_many(texts))
     batched = Extractor(config=config.model_copy(update={"batch": 4}), engine=sequential.engine)

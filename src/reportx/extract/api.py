@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from reportx.errors import ReportxError, require_extra
+from reportx.extract.config import DEFAULT_BATCH
 from reportx.extract.extractor import ExtractionResult, Extractor
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class Record:
 
 @lru_cache(maxsize=2)
 def _extractor(model: str | None, adapter: str | None, mode: str | None, constrained: bool, schema: Any,
-               threads: int | None, batch: int = 1) -> Extractor:
+               threads: int | None, batch: int = DEFAULT_BATCH) -> Extractor:
     return Extractor(model=model, adapter=adapter, mode=mode, constrained=constrained, schema=schema,
                      n_threads=threads, batch=batch)
 
@@ -82,7 +83,7 @@ def extract_texts(
     constrained: bool = False,
     schema: Any = None,
     threads: int | None = None,
-    batch: int = 1,
+    batch: int = DEFAULT_BATCH,
     extractor: Extractor | None = None,
 ) -> list[Record]:
     """Extract one :class:`Record` per text, in order.
@@ -90,7 +91,7 @@ def extract_texts(
     Args:
         texts: the reports' texts.
         model, adapter, mode, constrained, threads, batch: as ``reportx extract`` takes them (default: the embedded
-            model with the bundled adapter, free decoding with a constrained retry, one report at a time).
+            model with the bundled adapter, free decoding with a constrained retry, 16 reports decoded at once).
         schema: None (built-in), a Pydantic model class, a JSON Schema file path or a ``module:Class`` spec.
         extractor: an :class:`~reportx.extract.Extractor` you built, instead of the options above.
     """
@@ -103,7 +104,7 @@ def extract_texts(
 
 def _get_extractor(model: str | None = None, adapter: str | None = None, mode: str | None = None,
                    constrained: bool = False, schema: Any = None, threads: int | None = None,
-                   batch: int = 1) -> Extractor:
+                   batch: int = DEFAULT_BATCH) -> Extractor:
     try:
         return _extractor(model, adapter, mode, constrained, schema, threads, batch)
     except TypeError:  # an unhashable schema (a JSON Schema dict): not cached

@@ -24,6 +24,8 @@ Retry = Literal["constrained", "none"]
 MAX_THREADS = 256
 #: Upper bound of ``--batch``: past a few dozen reports in flight a step only grows (docs/extraction-speed.md).
 MAX_BATCH = 256
+#: Reports decoded at once by default: measured fastest of 1, 16 and 32 on 64 reports (docs/extraction-speed.md).
+DEFAULT_BATCH = 16
 
 #: Each option's error message, as the CLI names it.
 _MESSAGES = {
@@ -51,11 +53,12 @@ class ExtractConfig(BaseModel):
         retry: what an invalid free answer gets: one constrained retry (default), or none (it is an error).
         shots: worked examples in the few-shot prompt.
         schema_spec: the schema as ``--schema`` takes it (None: the built-in record).
-        n_ctx, threads, seed: llama.cpp context size, threads (None: the CPUs available, at most 8), seed.
+        n_ctx, threads, seed: llama.cpp context size, threads (None: half the CPUs one report at a time, every CPU
+            batched; see :func:`reportx.extract.engine.default_threads`), seed.
         max_tokens: the most tokens an answer may take.
         prompt_format: few-shot prompt as plain completion, with the model's chat template, or auto.
-        batch: reports decoded at once (:mod:`reportx.extract.batched`); 1 is sequential extraction, where a record
-            never depends on another report.
+        batch: reports decoded at once (:mod:`reportx.extract.batched`; default 16); 1 is sequential extraction,
+            where a record never depends on another report.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,7 +76,7 @@ class ExtractConfig(BaseModel):
     seed: int = 0
     max_tokens: int = Field(default=256, ge=16)
     prompt_format: PromptFormat = "auto"
-    batch: int = Field(default=1, ge=1, le=MAX_BATCH)
+    batch: int = Field(default=DEFAULT_BATCH, ge=1, le=MAX_BATCH)
     review_below: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @classmethod

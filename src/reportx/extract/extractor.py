@@ -26,9 +26,9 @@ from reportx import prompts
 from reportx.errors import ReportxError
 from reportx.extract.batched import BatchRunner
 from reportx.extract.confidence import field_confidence, field_scores, load_calibration
-from reportx.extract.config import ExtractConfig, Mode, PromptFormat
+from reportx.extract.config import DEFAULT_BATCH, ExtractConfig, Mode, PromptFormat
 from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
-from reportx.extract.engine import Engine, Generation, Job, free_json, run_decoding
+from reportx.extract.engine import Engine, Generation, Job, batch_threads, free_json, run_decoding
 from reportx.extract.inputs import InputItem, normalize_text, text_sha256
 from reportx.extract.parse import loads_lenient
 from reportx.models import answer_format, bundled_adapter, default_base_model, file_id
@@ -215,7 +215,8 @@ class Extractor:
         merged: the model has a fine-tuned adapter merged into its weights (``reportx export --merge``): finetuned
             mode with no adapter (the bundled one belongs to the default base and is not applied).
         retry: "constrained" (an invalid free answer gets one constrained retry) or "none".
-        batch: reports :meth:`extract_many` decodes at once (:mod:`reportx.extract.batched`); 1: one at a time.
+        batch: reports :meth:`extract_many` decodes at once (:mod:`reportx.extract.batched`, default 16); 1: one at
+            a time, where a record never depends on the other reports.
         config: all of the above but ``schema``, ``examples`` and ``engine`` as one
             :class:`~reportx.extract.config.ExtractConfig` (then the keyword arguments are not used); see
             :meth:`from_config`. Either way the options are validated once, by ExtractConfig.
@@ -239,7 +240,7 @@ class Extractor:
         engine: Engine | None = None,
         merged: bool = False,
         retry: str = "constrained",
-        batch: int = 1,
+        batch: int = DEFAULT_BATCH,
         config: ExtractConfig | None = None,
     ) -> None:
         if config is None:
@@ -500,7 +501,8 @@ class Extractor:
             for job in jobs:
                 yield run_decoding(self.engine, job)
             return
-        runner = BatchRunner(self.engine, self.config.batch, self.engine.threads[0], reserve=2 * self.max_tokens + 64)
+        threads = self.config.threads or batch_threads()
+        runner = BatchRunner(self.engine, self.config.batch, threads, reserve=2 * self.max_tokens + 64)
         try:
             yield from runner.run(jobs)
         finally:

@@ -144,7 +144,10 @@ def test_jsonl_input_csv_and_sqlite_outputs_in_process(extractor, tmp_path):
 def test_sigkill_mid_batch_then_resume_loses_nothing_and_duplicates_nothing(tmp_path, suffix):
     folder = write_reports(tmp_path / "in")
     out = tmp_path / f"out.{suffix}"
-    cmd = [sys.executable, "-m", "reportx", "extract", str(folder), "-o", str(out), "--quiet", "--constrained"]
+    # Two reports in flight, so that records are written one pair after another and the kill lands between them
+    # (with all the reports in flight they finish in the same few steps).
+    cmd = [sys.executable, "-m", "reportx", "extract", str(folder), "-o", str(out), "--quiet", "--constrained",
+           "--batch", "2"]
     proc = subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     try:

@@ -354,3 +354,37 @@ def test_a_field_with_choices_takes_only_one_of_them_and_any_quote_when_there_is
     assert step_bytes(state, b'{"status": "proyecto"') is None  # a quote, but no choice
     free = initial_state(bind_source(node, "Proyecto Nube, sin estado."))  # no choice in the text: any quote
     assert step_bytes(free, b'{"status": "Nube", "name": "Proyecto"}') == ()
+
+
+TABLE_REPORT = "| Campo | Valor |\n| --- | :---: |\n| Proyecto | Sirio |\n| Estado | verde |\nFin."
+
+
+@pytest.mark.parametrize(("wants", "report", "written"), [
+    ("Campo", TABLE_REPORT, "Sirio"),  # the header word: refused, the model's next choice is taken
+    ("Campo", TABLE_REPORT.replace("verde", "Campo Verde"), "Campo"),  # the same word in a data row
+])
+def test_a_table_header_row_cannot_be_quoted_but_its_words_elsewhere_can(wants, report, written):
+    engine = ByteEngine(name_text(wants), name_text("Sirio"), prompt=3)
+    gen = ConstrainedDecoder.for_schema(engine, NAME_SCHEMA, max_tokens=60).generate(  # type: ignore[arg-type]
+        [1, 2, 3], source=report)
+    assert json.loads(gen.text) == {"project_name": written}
+
+
+@pytest.mark.parametrize(("text", "header"), [
+    ("| Campo | Valor |\n|---|---|\n| a | b |", "| Campo | Valor |"),
+    ("Informe\nCampo | Valor\n:--- | ---:\nx | y", "Campo | Valor"),
+    ("| Campo | Valor |\r\n| --- | --- |\r\n| a | b |", "| Campo | Valor |\r"),
+    ("| Campo | Valor |\n| a | b |", ""),  # no rule line: no header
+    ("Campo --- Valor\n---\nx", ""),  # a Markdown heading underline is no table rule
+])
+def test_table_header_rows_are_the_lines_above_a_rule(text, header):
+    source = QuoteSource(text)
+    data = text.encode()
+    marked = bytes(b for i, b in enumerate(data) if source.headers >> i & 1)
+    assert marked == header.encode()
+
+
+def test_a_source_that_is_only_a_header_row_stays_quotable():
+    source = QuoteSource("| a | b |\n| --- | --- |")
+    assert source.headers  # the rule line is no header: something is left to quote
+    assert QuoteSource("| Campo |").headers == 0

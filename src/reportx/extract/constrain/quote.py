@@ -24,7 +24,11 @@ Byte-exact on the source's UTF-8 after JSON-unescaping what the model writes:
   ``\\t``, ``\\r``, ``\\b``, ``\\f``, and only where the source has that character. ``\\uXXXX`` and ``\\/`` are
   refused in a quote (the model writes ``/`` and any other character as is), so the source's other control
   characters (U+0000-U+001F but those five) cannot be quoted;
-* quotes may span lines (``\\n``) as long as the source does.
+* quotes may span lines (``\\n``) as long as the source does;
+* nothing in the header row of a Markdown table (the line right above a ``| --- | --- |`` line) can be quoted:
+  those cells name the columns, never a value. Why: on key-value tables ("| Campo | Valor |" then
+  "| Proyecto | Sirio |") the model quoted the header word "Campo" as the project name in 19 of the 232 val
+  reports; the rule is Markdown's, not a word list.
 
 A quote node may ignore case (``"x-reportx-quote": "any-case"``, which :func:`reportx.schema.quotes.answer_schema`
 sets on enumerated leaves such as a status): a label's case carries no meaning, and a report that shouts
@@ -71,16 +75,21 @@ class QuoteSource:
     Positions are offsets in ``data`` (the text's UTF-8); a set of positions is an int, bit ``p`` for offset ``p``.
     """
 
-    __slots__ = ("text", "data", "masks", "boundary", "edges", "escapable", "writable", "start", "first", "after_c3")
+    __slots__ = ("text", "data", "masks", "boundary", "edges", "escapable", "writable", "start", "first", "after_c3",
+                 "headers")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = data = text.encode("utf-8")
+        n = len(data)
+        # Offsets in Markdown table header rows: no quote may contain them (unless that leaves nothing to quote).
+        self.headers: int = _table_headers(data)
+        if self.headers == (1 << n) - 1:
+            self.headers = 0
         positions: dict[int, list[int]] = {}
         for p, b in enumerate(data):
             positions.setdefault(b, []).append(p)
-        self.masks: dict[int, int] = {b: _bits(ps) for b, ps in positions.items()}
-        n = len(data)
+        self.masks: dict[int, int] = {b: _bits(ps) & ~self.headers for b, ps in positions.items()}
         continuation = 0
         for b, mask in self.masks.items():
             if b & _CONTINUATION_MASK == _CONTINUATION:
@@ -97,12 +106,14 @@ class QuoteSource:
             elif b < SPACE:
                 unwritable |= mask
         # Offsets whose byte a quote can contain (as is or escaped).
-        self.writable: int = ((1 << n) - 1) & ~unwritable
+        self.writable: int = ((1 << n) - 1) & ~unwritable & ~self.headers
         # The end positions of the empty quote: its first byte then matches only where a quote may start.
         self.start: int = self.edges
         if not self.writable:
             raise ValueError("the source text has nothing to quote (empty, or only control characters)")
         # Where an empty quote closed early starts: the first word (else the first character a quote can start on).
+        if first_word >= 0 and self.headers >> first_word & 1:
+            first_word = _first_word_outside(text, self.headers)
         self.first: int = lowest(self.edges & self.writable) if first_word < 0 else first_word
         # Offsets right after a 0xC3 lead byte: where a Latin-1 letter's case partner may stand (any-case quotes).
         self.after_c3: int = self.masks.get(_LATIN1_LEAD, 0) << 1
@@ -162,6 +173,31 @@ def _word_edges(text: str, boundary: int) -> tuple[int, int]:
         inside |= ((1 << (nbytes - 1)) - 1) << (offset + 1)
         at, offset = end, offset + nbytes
     return boundary & ~inside, first
+
+
+_TABLE_RULE = re.compile(rb"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*\r?$")
+
+
+def _table_headers(data: bytes) -> int:
+    """The offsets of every Markdown table header row in ``data`` (a line with a ``|`` right above a
+    ``| --- | :---: |`` line), as a bitset."""
+    lines = data.split(b"\n")
+    headers, offset = 0, 0
+    for i, line in enumerate(lines[:-1]):
+        below = lines[i + 1]
+        if b"|" in line and b"|" in below and _TABLE_RULE.match(below):
+            headers |= ((1 << len(line)) - 1) << offset
+        offset += len(line) + 1
+    return headers
+
+
+def _first_word_outside(text: str, excluded: int) -> int:
+    """The offset of the first word character of ``text`` outside the ``excluded`` offsets (-1: none)."""
+    for run in _WORD.finditer(text):
+        offset = len(text[: run.start()].encode("utf-8"))
+        if not excluded >> offset & 1:
+            return offset
+    return -1
 
 
 def _bits(positions: list[int]) -> int:

@@ -1,6 +1,7 @@
 """Ray extraction equals the single-process batch, record for record, and survives a killed actor.
 
-Uses the embedded model: 20 synthetic reports, a local Ray instance with 2 CPUs, 2 actors of 1 thread each.
+Uses the embedded model: 20 synthetic reports, a local Ray instance with 2 CPUs, 2 actors of 1 thread each, one
+report at a time on both sides (batch 1: see the ``reference`` fixture).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def kill_one_busy_actor(deadline_s: float = 300) -> int:
 def test_extract_dataset_equals_the_single_process_records(ray_cluster, reports_file, reference):
     from reportx.scale import extract_dataset
 
-    out = extract_dataset(input_dataset(reports_file), "text", source_column="source", actors=2, threads_per_actor=1)
+    out = extract_dataset(input_dataset(reports_file), "text", source_column="source", actors=2, threads_per_actor=1,
+                          batch=1)
     rows = out.take_all()
     expected = reference_by_source(reference)
     assert sorted(row["source"] for row in rows) == sorted(expected)  # every input once, none dropped
@@ -70,7 +72,7 @@ def test_extract_dataset_survives_a_killed_actor(ray_cluster, reports_file, refe
     from reportx.scale import extract_dataset
 
     out = extract_dataset(input_dataset(reports_file), "text", source_column="source", actors=2,
-                          threads_per_actor=1, batch_size=2)
+                          threads_per_actor=1, batch_size=2, batch=1)
     killed: list[int] = []
     killer = threading.Thread(target=lambda: killed.append(kill_one_busy_actor()), daemon=True)
     killer.start()
@@ -94,7 +96,8 @@ def test_cli_ray_writes_the_single_process_output(ray_cluster, reports_file, ref
     """``reportx extract --ray`` (joining the test's Ray by --ray-address): the same JSONL lines in the same
     order, the same errors file; a re-run skips everything."""
     out = tmp_path / "out.jsonl"
-    args = [str(reports_file), "--ray", "--ray-address", ray_cluster, "--actors", "2", "--threads", "1", "-o", str(out)]
+    args = [str(reports_file), "--ray", "--ray-address", ray_cluster, "--actors", "2", "--threads", "1", "--batch", "1",
+            "-o", str(out)]
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 1, done.stderr  # the empty report and the bad line failed, as in one process
     assert f"extracted {N_REPORTS}, failed 2 of {N_REPORTS + 2} reports" in done.stderr
@@ -111,7 +114,7 @@ def test_cli_ray_survives_a_killed_actor(ray_cluster, reports_file, reference, t
     out = tmp_path / "out.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "reportx", "extract", str(reports_file), "--ray", "--ray-address", ray_cluster,
-         "--actors", "2", "--threads", "1", "-o", str(out), "-q"],
+         "--actors", "2", "--threads", "1", "--batch", "1", "-o", str(out), "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path,
     )
     try:
@@ -138,7 +141,7 @@ def test_cli_ray_parquet_folder(ray_cluster, reports_file, reference, tmp_path):
     lines = reports_file.read_text(encoding="utf-8").splitlines()
     small.write_text("\n".join(lines[:4] + lines[-2:]) + "\n", encoding="utf-8")
     out = tmp_path / "records"
-    args = [str(small), "--ray", "--ray-address", ray_cluster, "--actors", "2", "--threads", "1",
+    args = [str(small), "--ray", "--ray-address", ray_cluster, "--actors", "2", "--threads", "1", "--batch", "1",
             "-o", str(out), "--format", "parquet"]
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 1 and "extracted 4, failed 2 of 6 reports" in done.stderr, done.stderr

@@ -380,11 +380,11 @@ def test_a_table_header_row_cannot_be_quoted_but_its_words_elsewhere_can(wants, 
 def test_table_header_rows_are_the_lines_above_a_rule(text, header):
     source = QuoteSource(text)
     data = text.encode()
-    marked = bytes(b for i, b in enumerate(data) if source.headers >> i & 1)
+    marked = bytes(b for i, b in enumerate(data) if source.foreign >> i & 1)
     assert marked == header.encode()
 
 
-def test_a_source_that_is_only_a_header_row_stays_quotable():
-    source = QuoteSource("| a | b |\n| --- | --- |")
-    assert source.headers  # the rule line is no header: something is left to quote
-    assert QuoteSource("| Campo |").headers == 0
+def test_a_source_whose_words_are_all_in_a_header_row_stays_quotable():
+    assert QuoteSource("| a | b |\n| --- | --- |").foreign == 0  # the rule line has no word to quote
+    assert QuoteSource("| Campo |").foreign == 0
+    assert QuoteSource("| a | b |\n| --- | --- |\n| c | d |").foreign

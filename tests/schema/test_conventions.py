@@ -87,6 +87,11 @@ def test_ticket_id_rejects_sentences():
         parse_ticket_id("a bug in the payment flow")
 
 
+@pytest.mark.parametrize("value", ["IMPEDIMENTO", "[CERRADO]", "BLOCKER", "JIRA-", "a"])
+def test_a_word_without_a_number_names_no_ticket(value):
+    assert parse_ticket_id(value) is None
+
+
 @pytest.mark.parametrize(
     "value, expected",
     [("'Alpha'", "Alpha"), ("Proyecto Alpha", "Alpha"), ("«Fénix»", "Fénix"), ("the project Nova", "Nova"),

@@ -133,3 +133,22 @@ def test_label_choices_of_a_json_schema_enum():
         "level": {"type": "string", "enum": ["low", "high"]}, "note": {"type": "string"}}})
     choose = label_choices(schema)["level"]
     assert choose("Risk: high. Not low-key.") == ("high",)
+
+
+@pytest.mark.parametrize(("text", "blockers", "kept"), [
+    ("Bloqueo: ticket SR-3409, un día y medio. Fin.",
+     [{"ticket_id": "SR-3409", "delay_hours": "un día y medio"}] * 2, 1),  # stated once, written twice: a loop
+    ("Un corte de luz, 2 horas; un fallo de disco, 2 horas.",
+     [{"ticket_id": None, "delay_hours": "2 horas"}] * 2, 2),  # stated twice: two blockers
+    ("Dos problemas sin más detalle.", [{"ticket_id": None, "delay_hours": None}] * 2, 2),  # no quotes: kept
+    ("ticket #77 (2h) y #78 (2h)", [{"ticket_id": "77", "delay_hours": "2h"}, {"ticket_id": "78", "delay_hours": "2h"}],
+     2),  # equal delays, different tickets
+])
+def test_repeated_list_items_are_dropped_only_beyond_what_the_report_states(text, blockers, kept):
+    from reportx.schema.quotes import drop_repeats
+
+    answer = {"project_name": None, "blockers_today": blockers}
+    out, notes = drop_repeats(text, answer, builtin_schema())
+    assert out["blockers_today"] == blockers[:kept]
+    assert len(notes) == len(blockers) - kept
+    assert answer["blockers_today"] == blockers  # the input is left as it was

@@ -33,7 +33,8 @@ from reportx.extract.inputs import InputItem, normalize_text, text_sha256
 from reportx.extract.parse import loads_lenient
 from reportx.models import answer_format, bundled_adapter, default_base_model, file_id
 from reportx.schema import RecordInvalid, ReportSchema, load_schema
-from reportx.schema.quotes import answer_schema, label_choices, locate, to_record
+from reportx.schema.foreign import record_keys, without_machine_text
+from reportx.schema.quotes import answer_schema, drop_repeats, label_choices, locate, to_record
 
 MODES: tuple[str, ...] = get_args(Mode)
 PROMPT_FORMATS: tuple[str, ...] = get_args(PromptFormat)
@@ -252,6 +253,7 @@ class Extractor:
         self.config = config
         self.notices: list[str] = []
         self.schema = coerce_schema(schema if schema is not None else config.schema_spec)
+        self._keys = record_keys(self.schema.json_schema)  # a sentence naming one is addressed to a machine
         setup = resolve_setup(config.model, config.adapter, config.mode, merged=config.merged, engine=engine)
         self.notices.extend(setup.notices)
         self.mode = mode = setup.mode
@@ -390,7 +392,9 @@ class Extractor:
         if not text.strip():
             result.error = "empty report"
             return
-        tokens = self.prompt_tokens(text)
+        # The model never reads text addressed to a machine (reportx.schema.foreign); quotes and offsets still
+        # come from the text as read.
+        tokens = self.prompt_tokens(without_machine_text(text, self._keys))
         result.prompt_tokens = len(tokens)
         limit = self.engine.n_ctx - self.max_tokens - 1
         if len(tokens) > limit:
@@ -451,7 +455,7 @@ class Extractor:
     def _validate(self, gen: Generation, source: str | None = None) -> Checked:
         """The record of an answer, or why there is none. With quote answers (``source``: the report's text as
         read) every quote must be in the report: where each one is comes back as ``spans`` (offsets into
-        ``source``), quotes that did not normalise as ``notes``."""
+        ``source``), quotes that did not normalise and list items dropped as repeats as ``notes``."""
         if gen.left_schema:
             return Checked(reason=f"the answer left the schema after {gen.text[-40:]!r}")
         if not gen.finished:
@@ -467,11 +471,12 @@ class Extractor:
                 return Checked(record=self.schema.validate(data))
             if not isinstance(data, dict):
                 return Checked(reason=f"expected a JSON object, got {type(data).__name__}")
+            data, repeats = drop_repeats(source, data, self.schema)
             spans, ungrounded = locate(source, data, self.schema)
             if ungrounded:
                 return Checked(reason="; ".join(ungrounded))
             record, notes = to_record(self.schema, data)
-            return Checked(record=record, spans=spans, notes=notes)
+            return Checked(record=record, spans=spans, notes=repeats + notes)
         except RecordInvalid as exc:
             return Checked(reason=str(exc))
         except (TypeError, ValueError) as exc:  # a validator that raised outside pydantic's ValidationError

@@ -230,7 +230,8 @@ _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"}
 
 def parse_ticket_id(value: Any) -> str | None:
     """Strip "#", "ID:", "ticket" and a tracker's name from a ticket reference: "#9812" -> "9812", "JIRA COS-145" ->
-    "COS-145", "número de incidencia 6630" -> "6630"; "JIRA-482" stays."""
+    "COS-145", "número de incidencia 6630" -> "6630"; "JIRA-482" stays. A word without a digit names no ticket
+    (trackers number their tickets): a line's tag quoted as one ("[IMPEDIMENTO]", "CERRADO") is None."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -254,7 +255,7 @@ def parse_ticket_id(value: Any) -> str | None:
         return None
     if not re.match(TICKET_ID_PATTERN, text):
         raise ValueError(f"not a ticket id: {value!r}")
-    return text
+    return text if any(c.isdigit() for c in text) else None
 
 
 # Numbers ---------------------------------------------------------------------------------------------------

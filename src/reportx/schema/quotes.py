@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from reportx.schema.conventions import NUMBER_RE, parse_number
+from reportx.schema.foreign import blank, foreign_spans, record_keys
 from reportx.schema.loader import RecordInvalid, ReportSchema, one_line
 from reportx.schema.nodes import deref_node, enum_values, node_types
 
@@ -186,8 +187,12 @@ def find_quote(text: str, quote: str, start: int = 0, any_case: bool = False) ->
 def locate(text: str, answer: dict[str, Any], schema: ReportSchema) -> tuple[dict[str, Any], list[str]]:
     """The spans of a quote answer's quoted leaves in ``text`` (same shape as the answer: a ``[start, end,
     quote]`` triple or null per leaf; per list item a dict or a triple), and one note per quote that is not an
-    exact substring of the text. Items of a list are searched left to right, each after the previous one's start."""
+    exact substring of the text. Items of a list are searched left to right, each after the previous one's start.
+    Text that is not the report's own statement (:mod:`reportx.schema.foreign`) is no source: a quote found only
+    there gets a note, as constrained decoding could not have written it."""
     notes: list[str] = []
+    # NUL never occurs in a quote (constrained decoding refuses control characters), so nothing matches a blank.
+    text = blank(text, foreign_spans(text, record_keys(schema.json_schema)), "\0")
     spans = _locate_node(text, answer, schema, schema.json_schema, "", notes, [0])
     return spans if isinstance(spans, dict) else {}, notes
 
@@ -212,6 +217,36 @@ def _locate_node(text: str, value: Any, schema: ReportSchema, node: Any, path: s
         return None
     cursor[0] = span.start
     return span.as_json()
+
+
+def drop_repeats(text: str, answer: dict[str, Any], schema: ReportSchema) -> tuple[dict[str, Any], list[str]]:
+    """The answer without the list items that repeat an earlier item of their list more often than the report
+    writes it, and one note per item dropped. Two equal items need two occurrences of each of their quotes: a
+    model that writes the blocker "SR-3409, un día y medio" twice from a report that states it once is repeating
+    itself (a small model's loop), not reading two blockers; items without quotes (all null) are never dropped.
+    Occurrences are counted in any case, in the report's own text (:mod:`reportx.schema.foreign`)."""
+    notes: list[str] = []
+    own = same_length_lower(blank(text, foreign_spans(text, record_keys(schema.json_schema)), "\0"))
+    return _drop_repeats_node(own, answer, schema, schema.json_schema, "", notes), notes
+
+
+def _drop_repeats_node(own: str, value: Any, schema: ReportSchema, node: Any, path: str, notes: list[str]) -> Any:
+    node = deref_node(schema, node)
+    if isinstance(value, dict) and "properties" in node:
+        props = node["properties"]
+        return {key: _drop_repeats_node(own, v, schema, props[key], f"{path}.{key}".lstrip("."), notes)
+                if key in props else v for key, v in value.items()}
+    if not (isinstance(value, list) and isinstance(node.get("items"), dict)):
+        return value
+    kept: list[Any] = []
+    for i, item in enumerate(value):
+        quotes = [q for q in (item.values() if isinstance(item, dict) else ()) if isinstance(q, str) and q]
+        copies = sum(1 for earlier in kept if earlier == item)
+        if copies and quotes and copies >= min(own.count(same_length_lower(q)) for q in quotes):
+            notes.append(f"{path}[{i}]: repeats an earlier item that the report states once: dropped")
+            continue
+        kept.append(_drop_repeats_node(own, item, schema, node["items"], f"{path}[{i}]", notes))
+    return kept
 
 
 def quote_errors(text: str, answer: dict[str, Any], schema: ReportSchema) -> list[str]:

@@ -138,7 +138,8 @@ def has_quotes(node: Node) -> bool:
 
 def bind_source(node: Node, source: str | None) -> Node:
     """The tree with every :class:`QuoteNode` bound to ``source`` (the report's text): a new tree, the compiled one
-    being shared by all reports. A tree without quote nodes is returned as it is, with or without a source.
+    being shared by all reports. Quotes and label wordings come only from the report's own text
+    (:mod:`reportx.schema.foreign`). A tree without quote nodes is returned as it is, with or without a source.
 
     Raises ValueError when the tree has quote nodes and ``source`` is None (or has nothing to quote)."""
     if not has_quotes(node):
@@ -147,7 +148,15 @@ def bind_source(node: Node, source: str | None) -> Node:
         raise ValueError(
             'the schema has quote fields ("x-reportx-quote": true): decoding needs the report text as source='
         )
-    return _bind(node, QuoteSource(source), {})
+    return _bind(node, QuoteSource(source, _keys(node)), {})
+
+
+def _keys(node: Node) -> set[str]:
+    """Every property key of the tree (a sentence of the report naming one is no quote source)."""
+    keys = {p.key for p in node.props} if isinstance(node, ObjNode) else set()
+    for child in _children(node):
+        keys |= _keys(child)
+    return keys
 
 
 def _bind(node: Node, source: QuoteSource, memo: dict[int, Node]) -> Node:
@@ -157,7 +166,7 @@ def _bind(node: Node, source: QuoteSource, memo: dict[int, Node]) -> Node:
         return done
     out: Node = node
     if isinstance(node, QuoteNode):
-        allowed = node.choices(source.text) if node.choices is not None else ()
+        allowed = node.choices(source.own_text) if node.choices is not None else ()
         if allowed:  # a label: one of its wordings as the report writes them (none there: any quote, then null)
             out = EnumNode(tuple(dict.fromkeys(json.dumps(q, ensure_ascii=False).encode("utf-8") for q in allowed)))
         else:

@@ -37,12 +37,18 @@ def input_dataset(reports_file, limit: int = N_REPORTS):
 
 def kill_one_busy_actor(deadline_s: float = 300) -> int:
     """SIGKILL one extraction actor while it runs a batch (its title ends in ``.submit``); its pid."""
+    import psutil
+
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        busy = [p for p in actor_processes() if "submit" in " ".join(p.cmdline())]
+        # The title as listed: a process may end (a zombie) between the listing and any later question to it.
+        busy = [p for p in actor_processes() if "submit" in " ".join(p.info.get("cmdline") or [])]
         if busy:
             time.sleep(0.5)  # into the batch, past its first report's start
-            busy[0].send_signal(signal.SIGKILL)
+            try:
+                busy[0].send_signal(signal.SIGKILL)
+            except psutil.Error:  # it ended meanwhile: wait for the next busy one
+                continue
             return busy[0].pid
         time.sleep(0.2)
     raise AssertionError("no extraction actor became busy")

@@ -1,4 +1,5 @@
-"""Text inside a report that is not the report's own statement: no value may be quoted from it.
+"""Text inside a report that is not the report's own statement: no value may be quoted from it, and the model
+does not read the part of it that is addressed to a machine (:func:`without_machine_text`).
 
 The model quotes, the code normalises (BRIEF section 3), so the code also decides *where* a quote may come from.
 A report is data, and some of its text is plainly not a statement of the report about its project:

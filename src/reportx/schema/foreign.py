@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["blank", "foreign_spans", "machine_spans", "record_keys", "without_machine_text"]
@@ -53,14 +54,27 @@ _WORD = re.compile(r"\w")
 def foreign_spans(text: str, keys: Iterable[str] = ()) -> list[tuple[int, int]]:
     """The ``[start, end)`` character ranges of ``text`` that are not the report's own statement (table header
     rows, and :func:`machine_spans`), sorted and merged."""
-    return _widened(text, machine_spans(text, keys), list(_table_headers(text)))
+    return list(_spans(text, _identifier_keys(keys))[0])
 
 
 def machine_spans(text: str, keys: Iterable[str] = ()) -> list[tuple[int, int]]:
     """The ranges of text addressed to a machine (pasted JSON objects, chat markup, sentences naming one of the
     identifier-shaped ``keys``), sorted and merged."""
+    return list(_spans(text, _identifier_keys(keys))[1])
+
+
+def _identifier_keys(keys: Iterable[str]) -> frozenset[str]:
+    return frozenset(k for k in keys if _IDENTIFIER_KEY.fullmatch(k))
+
+
+# One report's regions are asked for several times (what the model reads, the quote constraint, grounding):
+# computed once.
+@lru_cache(maxsize=64)
+def _spans(text: str, names: frozenset[str]) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """(foreign spans, machine spans) of ``text``."""
     structural = _widened(text, [], [*_json_objects(text), *_markup(text)])
-    return _widened(text, structural, list(_key_sentences(text, keys)))
+    machine = _widened(text, structural, list(_key_sentences(text, names)))
+    return tuple(_widened(text, machine, list(_table_headers(text)))), tuple(machine)
 
 
 def without_machine_text(text: str, keys: Iterable[str] = ()) -> str:
@@ -117,6 +131,12 @@ def record_keys(json_schema: Any) -> set[str]:
     return keys
 
 
+@lru_cache(maxsize=16)
+def _key_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w])", re.IGNORECASE)
+
+
 def _table_headers(text: str) -> Iterator[tuple[int, int]]:
     """Each Markdown table header row: a line with a ``|`` right above a ``| --- | :---: |`` line."""
     lines = text.split("\n")
@@ -150,12 +170,11 @@ def _markup(text: str) -> Iterator[tuple[int, int]]:
         yield match.span()
 
 
-def _key_sentences(text: str, keys: Iterable[str]) -> Iterator[tuple[int, int]]:
-    """The sentence around each whole-word occurrence (any case) of an identifier-shaped key."""
-    names = sorted({k for k in keys if _IDENTIFIER_KEY.fullmatch(k)}, key=len, reverse=True)
+def _key_sentences(text: str, names: frozenset[str]) -> Iterator[tuple[int, int]]:
+    """The sentence around each whole-word occurrence (any case) of one of the identifier-shaped key ``names``."""
     if not names:
         return
-    pattern = re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, names)) + r")(?![\w])", re.IGNORECASE)
+    pattern = _key_pattern(names)
     ends = [m.end() for m in _SENTENCE_END.finditer(text)]
     for match in pattern.finditer(text):
         start = max((e for e in ends if e <= match.start()), default=0)

@@ -191,9 +191,7 @@ def locate(text: str, answer: dict[str, Any], schema: ReportSchema) -> tuple[dic
     Text that is not the report's own statement (:mod:`reportx.schema.foreign`) is no source: a quote found only
     there gets a note, as constrained decoding could not have written it."""
     notes: list[str] = []
-    # NUL never occurs in a quote (constrained decoding refuses control characters), so nothing matches a blank.
-    text = blank(text, foreign_spans(text, record_keys(schema.json_schema)), "\0")
-    spans = _locate_node(text, answer, schema, schema.json_schema, "", notes, [0])
+    spans = _locate_node(_own_text(text, schema), answer, schema, schema.json_schema, "", notes, [0])
     return spans if isinstance(spans, dict) else {}, notes
 
 
@@ -226,7 +224,7 @@ def drop_repeats(text: str, answer: dict[str, Any], schema: ReportSchema) -> tup
     itself (a small model's loop), not reading two blockers; items without quotes (all null) are never dropped.
     Occurrences are counted in any case, in the report's own text (:mod:`reportx.schema.foreign`)."""
     notes: list[str] = []
-    own = same_length_lower(blank(text, foreign_spans(text, record_keys(schema.json_schema)), "\0"))
+    own = same_length_lower(_own_text(text, schema))
     return _drop_repeats_node(own, answer, schema, schema.json_schema, "", notes), notes
 
 
@@ -243,10 +241,16 @@ def _drop_repeats_node(own: str, value: Any, schema: ReportSchema, node: Any, pa
         quotes = [q for q in (item.values() if isinstance(item, dict) else ()) if isinstance(q, str) and q]
         copies = sum(1 for earlier in kept if earlier == item)
         if copies and quotes and copies >= min(own.count(same_length_lower(q)) for q in quotes):
-            notes.append(f"{path}[{i}]: repeats an earlier item that the report states once: dropped")
+            notes.append(f"{path}[{i}]: repeats an earlier item more often than the report writes it: dropped")
             continue
         kept.append(_drop_repeats_node(own, item, schema, node["items"], f"{path}[{i}]", notes))
     return kept
+
+
+def _own_text(text: str, schema: ReportSchema) -> str:
+    """``text`` with what is not the report's own statement (:mod:`reportx.schema.foreign`) blanked by NUL, offsets
+    kept: NUL never occurs in a quote (constrained decoding refuses control characters), so no quote matches there."""
+    return blank(text, foreign_spans(text, record_keys(schema.json_schema)), "\0")
 
 
 def quote_errors(text: str, answer: dict[str, Any], schema: ReportSchema) -> list[str]:

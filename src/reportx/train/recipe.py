@@ -25,6 +25,7 @@ from reportx.errors import ReportxError
 from reportx.labelled import LabelledReport, read_labelled
 from reportx.prompts import finetuned_prompt
 from reportx.schema import ReportSchema, load_schema
+from reportx.schema.foreign import record_keys, without_machine_text
 from reportx.train.backend import BackendChoice, select_backend
 from reportx.train.base_model import BaseModelInfo, load_hf_model, resolve_base
 from reportx.train.config import TrainConfig
@@ -61,11 +62,14 @@ def _say(message: str) -> None:
 def prompt_completion(report: LabelledReport, schema: ReportSchema, answer: str = "values") -> dict[str, str]:
     """One training pair in TRL's prompt/completion form; TRL appends the EOS token to the completion.
     ``answer``: "values" (the gold record) or "quotes" (its quote form: the model quotes, the code normalises)."""
+    # The model is trained on what it will read: the extractor cuts text addressed to a machine out of the
+    # prompt (reportx.schema.foreign), and so does training. Clean reports have none, so their prompts are as read.
+    prompt = finetuned_prompt(without_machine_text(report.text, record_keys(schema.json_schema)), schema)
     if answer == "quotes":
         if report.quotes is None:
             raise ValueError(f"report {report.id} has no quote form")
-        return {"prompt": finetuned_prompt(report.text, schema), "completion": schema.dumps(report.quotes)}
-    return {"prompt": finetuned_prompt(report.text, schema), "completion": schema.dumps(report.gold)}
+        return {"prompt": prompt, "completion": schema.dumps(report.quotes)}
+    return {"prompt": prompt, "completion": schema.dumps(report.gold)}
 
 
 def _answerable(reports: list[LabelledReport], answer: str, what: str) -> list[LabelledReport]:

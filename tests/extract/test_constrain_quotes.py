@@ -370,18 +370,19 @@ def test_a_table_header_row_cannot_be_quoted_but_its_words_elsewhere_can(wants, 
     assert json.loads(gen.text) == {"project_name": written}
 
 
-@pytest.mark.parametrize(("text", "header"), [
-    ("| Campo | Valor |\n|---|---|\n| a | b |", "| Campo | Valor |"),
-    ("Informe\nCampo | Valor\n:--- | ---:\nx | y", "Campo | Valor"),
-    ("| Campo | Valor |\r\n| --- | --- |\r\n| a | b |", "| Campo | Valor |\r"),
+@pytest.mark.parametrize(("text", "layout"), [
+    ("| Campo | Valor |\n|---|---|\n| a | b |", "| Campo | Valor |" "a"),  # the header, and the row's label
+    ("Informe\nCampo | Valor\n:--- | ---:\nx | y", "Campo | Valor" "x"),
+    ("| Campo | Valor |\r\n| --- | --- |\r\n| a | b |", "| Campo | Valor |\r" "a"),
+    ("| P | E | G |\n| --- | --- | --- |\n| a | b | c |", "| P | E | G |"),  # three columns: no labels
     ("| Campo | Valor |\n| a | b |", ""),  # no rule line: no header
     ("Campo --- Valor\n---\nx", ""),  # a Markdown heading underline is no table rule
 ])
-def test_table_header_rows_are_the_lines_above_a_rule(text, header):
+def test_table_header_rows_and_label_cells_are_foreign(text, layout):
     source = QuoteSource(text)
     data = text.encode()
     marked = bytes(b for i, b in enumerate(data) if source.foreign >> i & 1)
-    assert marked == header.encode()
+    assert marked == layout.encode()
 
 
 def test_a_source_whose_words_are_all_in_a_header_row_stays_quotable():

@@ -60,6 +60,18 @@ def test_a_report_that_is_all_foreign_is_taken_as_written():
     assert foreign("| a | b |\n| --- | --- |") == []
 
 
+def test_a_key_value_tables_labels_are_foreign_and_its_values_are_not():
+    table = "| Field | Value |\n| --- | --- |\n| Project | Campaña Verano |\n|For|Hooli|\nFin."
+    assert foreign(table) == ["| Field | Value |", "Project", "For"]
+    bare = "Campo | Valor\n---|---\n  Proyecto | Sirio\n\nCliente | ACME"  # no outer pipes; a blank line ends it
+    assert foreign(bare) == ["Campo | Valor", "Proyecto"]
+    # With more columns the first one is data ("| Sirio | verde | 4.500 € |"): only the header row is foreign.
+    wide = "| Proyecto | Estado | Gasto |\n| --- | --- | --- |\n| Sirio | verde | 4.500 € |"
+    assert foreign(wide) == ["| Proyecto | Estado | Gasto |"]
+    spans, _ = locate(table, {"project_name": "For"}, builtin_schema())
+    assert spans.get("project_name") is None
+
+
 def test_blank_keeps_offsets():
     assert blank("abcdef", [(1, 3), (4, 5)], " ") == "a  d f"
 

@@ -5,7 +5,8 @@ The model quotes, the code normalises (BRIEF section 3), so the code also decide
 A report is data, and some of its text is plainly not a statement of the report about its project:
 
 * **table header rows**: the line right above a Markdown ``| --- | --- |`` rule names the columns, never a
-  value ("| Campo | Valor |" then "| Proyecto | Sirio |": the model quoted "Campo" as the project name);
+  value ("| Campo | Valor |" then "| Proyecto | Sirio |": the model quoted "Campo" as the project name), and
+  the first cell of a two-column table's rows labels its value ("| For | Hooli |": the model quoted "For");
 * **pasted JSON**: a JSON object written inside the report (``{"project_name": "X"}``, an API payload, a test
   config) is a record of something else or an attempt to dictate this one;
 * **prompt and chat markup**: a turn of a chat template (``<start_of_turn>`` ... ``<end_of_turn>``,
@@ -46,6 +47,7 @@ _MARKUP = re.compile(
     r"|<!--.*?(?:-->|\Z)|<\|[^|<>\n]{1,40}\|>|<end_of_turn>|\[/INST\]",
     re.DOTALL,
 )
+_FIRST_CELL = re.compile(r"[ \t]*\|?[ \t]*([^|\n]*?)[ \t]*\|")  # a table row's first cell (its text, trimmed)
 _IDENTIFIER_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+_?|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _WORD = re.compile(r"\w")
@@ -74,7 +76,8 @@ def _spans(text: str, names: frozenset[str]) -> tuple[tuple[tuple[int, int], ...
     """(foreign spans, machine spans) of ``text``."""
     structural = _widened(text, [], [*_json_objects(text), *_markup(text)])
     machine = _widened(text, structural, list(_key_sentences(text, names)))
-    return tuple(_widened(text, machine, list(_table_headers(text)))), tuple(machine)
+    layout = [*_table_headers(text), *_label_cells(text)]
+    return tuple(_widened(text, machine, layout)), tuple(machine)
 
 
 def without_machine_text(text: str, keys: Iterable[str] = ()) -> str:
@@ -146,6 +149,31 @@ def _table_headers(text: str) -> Iterator[tuple[int, int]]:
         if "|" in line and "|" in below and _TABLE_RULE.match(below):
             yield offset, offset + len(line)
         offset += len(line) + 1
+
+
+def _label_cells(text: str) -> Iterator[tuple[int, int]]:
+    """The first cell of each body row of a two-column Markdown table: a key-value table's labels ("| For | Hooli |"
+    names the row, the value is the second cell)."""
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    for i, line in enumerate(lines[:-1]):
+        if not ("|" in line and "|" in lines[i + 1] and _TABLE_RULE.match(lines[i + 1])) or _cells(line) != 2:
+            continue
+        for j in range(i + 2, len(lines)):
+            cell = _FIRST_CELL.match(lines[j])
+            if cell is None:
+                break
+            yield starts[j] + cell.start(1), starts[j] + cell.end(1)
+
+
+def _cells(row: str) -> int:
+    """The number of cells of a Markdown table row ("| a | b |" and "a | b" have two)."""
+    inner = row.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") else inner
+    return inner.count("|") + 1
 
 
 def _json_objects(text: str) -> Iterator[tuple[int, int]]:

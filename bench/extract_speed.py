@@ -7,7 +7,11 @@ that its peak RSS is its own) over the same synthetic reports, model loading lef
   its JSON-Schema GBNF grammar (``LlamaGrammar.from_json_schema``), greedy, one report at a time, the base model
   (no fine-tuned adapter exists without reportx). It is slow, so it runs on the first ``--peer-n`` reports.
 * **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), bundled adapter.
-* **reportx batched**: the same with ``--batch B`` reports decoded at once (``reportx.extract.batched``).
+* **reportx batched**: the same with ``--batch B`` reports decoded at once (``reportx.extract.batched``). With
+  ``--workers N`` > 1: in N worker processes (``reportx extract --workers N``, ``reportx.extract.workers``), each
+  with its own model, ``--batch-threads`` threads and every N-th report; each worker warms up on one report and
+  the time runs from the last warm-up result to the last result; peak RSS is the parent's plus N times the
+  largest worker's (the model file's pages, mapped by every worker, counted in each).
 * **body-only bound**: the tokens the sequential run evaluated (each report's own prompt tokens and its
   answer), in batches of ``B`` sequences with no logits at all: what the transformer body alone costs. No
   extraction can beat it without evaluating fewer tokens.
@@ -17,6 +21,7 @@ explains it (the first token where the two answers part, and the probability eac
 field accuracy of both against the gold records.
 
     python bench/extract_speed.py --n 200 --split test --peer-n 20 --batch 16
+    python bench/extract_speed.py --n 128 --skip peer bound --batch 16 --batch-threads 1 --workers 2
 """
 
 from __future__ import annotations
@@ -102,17 +107,43 @@ def run_reportx(reports: list[dict], threads: int, batch: int, constrained: bool
     start = time.perf_counter()
     results = list(extractor.extract_many([(r["id"], r["text"]) for r in reports]))
     wall = time.perf_counter() - start
-    out = []
-    for res in results:
-        gen = res.generations[-1] if res.generations else None
-        out.append({
-            "record": res.record, "error": res.error, "raw": res.raw_output, "seconds": res.seconds,
-            "prompt": res.prompt_tokens, "evaluated": res.evaluated_tokens, "chosen_n": res.completion_tokens,
-            "forced": res.forced_tokens, "attempts": res.attempts,
-            "chosen": [[c.start, c.end, c.probability] for c in gen.chosen] if gen else [],
-            "tokens": [t for g in res.generations for t in g.tokens],
-        })
-    return {"wall": wall, "reports": out, "prefix": len(extractor._prefix_tokens)}
+    return {"wall": wall, "reports": [_row(res) for res in results], "prefix": len(extractor._prefix_tokens)}
+
+
+def run_reportx_workers(reports: list[dict], threads: int, batch: int, constrained: bool, workers: int) -> dict:
+    """The batched row in ``workers`` processes, as ``reportx extract --workers`` runs them (model loading and each
+    worker's warm-up on the first report left out of the wall time)."""
+    import resource
+
+    from reportx.extract.config import ExtractConfig
+    from reportx.extract.inputs import InputItem
+    from reportx.extract.workers import WorkerPool
+
+    config = ExtractConfig.make(threads=threads, batch=batch, constrained=constrained, workers=workers)
+    warm_up = [InputItem(f"warm-up-{w}", reports[0]["text"]) for w in range(workers)]  # item w goes to worker w
+    items = warm_up + [InputItem(r["id"], r["text"]) for r in reports]
+    with WorkerPool(config, None, items) as pool:
+        results = pool.results()
+        for _ in warm_up:
+            next(results)
+        start = time.perf_counter()
+        done = list(results)
+        wall = time.perf_counter() - start
+    largest_worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the workers are joined
+    return {"wall": wall, "reports": [_row(res) for res in done],
+            "peak_rss_mb": peak_rss_mb() + workers * largest_worker_mb}
+
+
+def _row(res) -> dict:
+    """What the table and the comparisons use of one ExtractionResult."""
+    gen = res.generations[-1] if res.generations else None
+    return {
+        "record": res.record, "error": res.error, "raw": res.raw_output, "seconds": res.seconds,
+        "prompt": res.prompt_tokens, "evaluated": res.evaluated_tokens, "chosen_n": res.completion_tokens,
+        "forced": res.forced_tokens, "attempts": res.attempts,
+        "chosen": [[c.start, c.end, c.probability] for c in gen.chosen] if gen else [],
+        "tokens": [t for g in res.generations for t in g.tokens],
+    }
 
 
 def run_bound(sequential: dict, threads: int, batch: int) -> dict:
@@ -148,13 +179,15 @@ def child(args: argparse.Namespace) -> int:
         result = run_peer(reports[: args.peer_n], args.threads)
     elif args.system == "sequential":
         result = run_reportx(reports, args.threads, 1, args.constrained)
+    elif args.system == "batched" and args.workers > 1:
+        result = run_reportx_workers(reports, args.batch_threads, args.batch, args.constrained, args.workers)
     elif args.system == "batched":
         result = run_reportx(reports, args.batch_threads, args.batch, args.constrained)
     else:
         sequential = payload["sequential"]
         sequential["texts"] = [r["text"] for r in reports]
         result = run_bound(sequential, args.batch_threads, args.batch)
-    result["peak_rss_mb"] = peak_rss_mb()
+    result.setdefault("peak_rss_mb", peak_rss_mb())
     Path(args.output).write_text(json.dumps(result, ensure_ascii=False))
     return 0
 
@@ -189,7 +222,7 @@ def spawn(system: str, args: argparse.Namespace, payload: dict, tmp: Path) -> di
     source.write_text(json.dumps(payload, ensure_ascii=False))
     command = [sys.executable, __file__, "--child", system, "--input", str(source), "--output", str(target),
                "--threads", str(args.threads), "--batch", str(args.batch), "--batch-threads", str(args.batch_threads),
-               "--peer-n", str(args.peer_n)] + (["--constrained"] if args.constrained else [])
+               "--peer-n", str(args.peer_n), "--workers", str(args.workers)] + (["--constrained"] if args.constrained else [])
     print(f"bench: running {system} ...", file=sys.stderr, flush=True)
     subprocess.run(command, check=True)
     return json.loads(target.read_text())
@@ -203,7 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer-n", type=int, default=20, help="reports for the naive peer (default 20; it is slow)")
     ap.add_argument("--batch", type=int, default=16, help="reports in flight for the batched row (default 16)")
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads, sequential rows (default 1)")
-    ap.add_argument("--batch-threads", type=int, default=1, help="llama.cpp threads, batched rows (default 1)")
+    ap.add_argument("--batch-threads", type=int, default=1, help="llama.cpp threads, batched rows (default 1; per "
+                    "worker with --workers)")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes for the batched row, as reportx extract "
+                    "--workers (default 1: one process)")
     ap.add_argument("--constrained", action="store_true", help="reportx rows decode constrained (default: free, "
                     "with a constrained retry, as reportx extract)")
     ap.add_argument("--skip", nargs="*", default=[], choices=SYSTEMS, help="rows to leave out")
@@ -242,14 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     for system, label, threads in (
         ("peer", "naive peer: 3-shot prompt, llama-cpp-python GBNF grammar, base model", args.threads),
         ("sequential", "reportx sequential (--batch 1)", args.threads),
-        ("batched", f"reportx batched (--batch {args.batch})", args.batch_threads),
+        ("batched", f"reportx batched (--batch {args.batch})" if args.workers <= 1 else
+         f"reportx batched, {args.workers} workers (--batch {args.batch} each)", args.batch_threads),
     ):
         if system not in out:
             continue
         rows = out[system]["reports"]
         rates[system] = len(rows) / out[system]["wall"]
         latency = sum(r["seconds"] for r in rows) / len(rows)
-        print(f"| {label} | {threads} | {len(rows)} | {rates[system]:.2f} | {latency:.2f} | "
+        per = " per worker" if system == "batched" and args.workers > 1 else ""
+        print(f"| {label} | {threads}{per} | {len(rows)} | {rates[system]:.2f} | {latency:.2f} | "
               f"{out[system]['peak_rss_mb']:.0f} |")
     if "bound" in out:
         bound = out["bound"]

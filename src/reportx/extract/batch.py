@@ -8,6 +8,8 @@ whole run (see :mod:`reportx.extract.outputs`); an output or errors file that is
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import os
 import stat
@@ -72,6 +74,10 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     for label, path in (("--model", config.model), ("--adapter", config.adapter)):
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
+    if config.workers > 1:
+        from reportx.extract.workers import check_workers
+
+        check_workers(config, extractor=extractor, runner=runner)
     schema = extractor.schema if extractor is not None else load_schema(config.schema_spec)
     # A custom opener (reportx.scale's parquet) takes --format as given; the sinks here infer it.
     fmt = infer_format(opts.output, opts.fmt) if open_output is None else opts.fmt or ""
@@ -194,18 +200,42 @@ def _refuse_inputs_as_outputs(inputs: list[str], items: list[InputItem], outputs
 
 
 def extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=None) -> None:
+    """Extract ``todo`` and write each result, in input order, before the next is read: in this process, or with
+    ``config.workers`` > 1 in worker processes (:mod:`reportx.extract.workers`), each loading its own model."""
+    needs_model = any(it.text is not None and it.text.strip() for it in todo)
+    with contextlib.ExitStack() as stack:
+        if needs_model and extractor is None and opts.config.workers > 1:
+            from reportx.extract.workers import WorkerPool
+
+            # Forked before this process starts a thread of its own (the progress bar's).
+            pool = stack.enter_context(WorkerPool(opts.config, schema, todo, notices=None if opts.quiet else
+                                                  functools.partial(_print_notices, err=err)))
+            results = pool.results()
+        else:
+            results = _extract_here(todo, opts, schema, err, extractor, needs_model)
+        _write_results(todo, results, opts, sink, error_sink, summary, err)
+
+
+def _extract_here(todo, opts, schema, err, extractor, needs_model: bool):
+    """The results of ``todo`` extracted in this process (``extractor``, or one made from the options)."""
     from reportx.extract.extractor import Extractor
 
-    needs_model = any(it.text is not None and it.text.strip() for it in todo)
     if needs_model and extractor is None:
         extractor = Extractor.from_config(opts.config, schema=schema)
         if not opts.quiet:
-            for notice in extractor.notices:
-                print(f"reportx: {notice}", file=err)
+            _print_notices(extractor.notices, err)
+    # In input order, whether the extractor decodes one report at a time or several at once (config.batch).
+    return extractor.extract_many(todo) if extractor is not None else (_input_error(it, opts, schema) for it in todo)
+
+
+def _print_notices(notices: list[str], err: TextIO) -> None:
+    for notice in notices:
+        print(f"reportx: {notice}", file=err)
+
+
+def _write_results(todo, results, opts, sink, error_sink, summary, err) -> None:
     from reportx.progress import ItemProgress
 
-    # In input order, whether the extractor decodes one report at a time or several at once (config.batch).
-    results = extractor.extract_many(todo) if extractor is not None else (_input_error(it, opts, schema) for it in todo)
     with ItemProgress("extracting", len(todo), err, enabled=not opts.quiet and len(todo) > 1) as progress:
         for item, result in zip(todo, results, strict=True):
             if item.notes:  # how the input was read (bytes replaced in decoding) goes into the record's _meta

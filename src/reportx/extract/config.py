@@ -24,6 +24,9 @@ Retry = Literal["constrained", "none"]
 MAX_THREADS = 256
 #: Upper bound of ``--batch``: past a few dozen reports in flight a step only grows (docs/extraction-speed.md).
 MAX_BATCH = 256
+#: Upper bound of ``--workers``, fixed like MAX_THREADS (each worker loads its own model: past a few per CPU they
+#: only share the same cores); :func:`reportx.extract.workers.check_workers` also refuses more than 4 per CPU here.
+MAX_WORKERS = 64
 #: Reports decoded at once by default: measured fastest of 1, 16 and 32 on 64 reports (docs/extraction-speed.md).
 DEFAULT_BATCH = 16
 
@@ -37,6 +40,7 @@ _MESSAGES = {
     "max_tokens": "max_tokens must be at least 16, got {}",
     "prompt_format": "prompt format must be one of auto, completion, chat, got {!r}",
     "batch": f"--batch must be between 1 and {MAX_BATCH}, got {{}}",
+    "workers": f"--workers must be between 1 and {MAX_WORKERS}, got {{}}",
 }
 
 
@@ -59,6 +63,8 @@ class ExtractConfig(BaseModel):
         prompt_format: few-shot prompt as plain completion, with the model's chat template, or auto.
         batch: reports decoded at once (:mod:`reportx.extract.batched`; default 16); 1 is sequential extraction,
             where a record never depends on another report.
+        workers: worker processes extracting at once (:mod:`reportx.extract.workers`), each loading its own model;
+            ``threads`` is then per worker (None: the CPUs divided by the workers). 1 (default): this process.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -78,6 +84,7 @@ class ExtractConfig(BaseModel):
     prompt_format: PromptFormat = "auto"
     batch: int = Field(default=DEFAULT_BATCH, ge=1, le=MAX_BATCH)
     review_below: float | None = Field(default=None, ge=0.0, le=1.0)
+    workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
 
     @classmethod
     def make(cls, **values: Any) -> ExtractConfig:

@@ -26,19 +26,6 @@ def test_fresh_kinds_are_a_new_set_of_five_or_six():
     assert set(NO_JSON_KINDS) <= set(FRESH_KINDS)
 
 
-@pytest.mark.parametrize("kind", sorted(FRESH_KINDS))
-@pytest.mark.parametrize("lang", ["es", "en"])
-def test_fresh_kind_writes_a_snippet_with_a_fake_value(kind, lang):
-    for seed in SEEDS:
-        rng = random.Random(f"{kind}:{lang}:{seed}")
-        fake = fake_record(rng, lang)
-        snippet = FRESH_KINDS[kind](rng, lang, fake)
-        assert snippet.strip(), (kind, lang, seed)
-        assert any(v in snippet for v in _values(fake)), (kind, lang, seed, snippet)
-        if kind in NO_JSON_KINDS:
-            assert "{" not in snippet and "}" not in snippet, (kind, lang, seed, snippet)
-
-
 def test_fresh_kinds_can_be_injected():
     rng = random.Random(3)
     text, snippet, kind = inject(rng, "Proyecto Alpha. Estado: verde.", "es", FRESH_KINDS)
@@ -53,20 +40,22 @@ def test_unseen_kinds_are_a_new_set_of_six():
     assert not set(UNSEEN_KINDS) & (set(TRAIN_KINDS) | set(HELD_OUT_KINDS) | set(FRESH_KINDS))
 
 
-@pytest.mark.parametrize("kind", sorted(UNSEEN_KINDS))
+MEASURE_KINDS = {**FRESH_KINDS, **UNSEEN_KINDS}
+
+
+@pytest.mark.parametrize("kind", sorted(MEASURE_KINDS))
 @pytest.mark.parametrize("lang", ["es", "en"])
-def test_unseen_kind_writes_a_snippet_with_a_fake_value(kind, lang):
+def test_measurement_kind_writes_a_snippet_with_a_fake_value(kind, lang):
     for seed in SEEDS:
         rng = random.Random(f"{kind}:{lang}:{seed}")
         fake = fake_record(rng, lang)
-        snippet = UNSEEN_KINDS[kind](rng, lang, fake)
+        snippet = MEASURE_KINDS[kind](rng, lang, fake)
         assert snippet.strip(), (kind, lang, seed)
-        # A URL writes the values percent-encoded ("N%2FA", "Stark+Industries").
-        readable = (snippet, urllib.parse.unquote_plus(snippet))
+        # An unseen kind's URL writes the values percent-encoded ("N%2FA", "Stark+Industries").
+        readable = (snippet, urllib.parse.unquote_plus(snippet)) if kind in UNSEEN_KINDS else (snippet,)
         assert any(v in text for v in _values(fake) for text in readable), (kind, lang, seed, snippet)
-
-
-MEASURE_KINDS = {**FRESH_KINDS, **UNSEEN_KINDS}
+        if kind in NO_JSON_KINDS:
+            assert "{" not in snippet and "}" not in snippet, (kind, lang, seed, snippet)
 
 
 @pytest.mark.parametrize("kind", sorted(MEASURE_KINDS))

@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
+# llama-cpp-python built without llamafile's sgemm, so that a token's logits do not depend on the batch it is decoded
+# in (see src/reportx/llamacpp.py). pip's wheel cache ignores CMAKE_ARGS, so the wheel is built once (about 5
+# minutes) into a folder of its own, outside the clone, and installed from there.
+LLAMA_CPP    ?= llama-cpp-python==0.3.36
+LLAMA_WHEELS ?= $(HOME)/.cache/reportx/wheels/$(subst ==,-,$(LLAMA_CPP))-nollamafile
 
 .PHONY: help install install-train install-ray run lint test data train-default export-default eval bench clean
 
@@ -14,7 +19,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.base: pyproject.toml | $(BIN)/python
+$(LLAMA_WHEELS)/.built: | $(BIN)/python
+	CMAKE_ARGS="$(CMAKE_ARGS) -DGGML_LLAMAFILE=OFF" $(BIN)/pip wheel -q --no-deps --no-cache-dir \
+		--no-binary llama-cpp-python -w $(LLAMA_WHEELS) '$(LLAMA_CPP)'
+	@touch $@
+
+$(VENV)/.base: pyproject.toml $(LLAMA_WHEELS)/.built | $(BIN)/python
+	$(BIN)/pip install -q --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 

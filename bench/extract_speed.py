@@ -9,9 +9,11 @@ that its peak RSS is its own) over the same synthetic reports, model loading lef
 * **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), bundled adapter.
 * **reportx batched**: the same with ``--batch B`` reports decoded at once (``reportx.extract.batched``). With
   ``--workers N`` > 1: in N worker processes (``reportx extract --workers N``, ``reportx.extract.workers``), each
-  with its own model, ``--batch-threads`` threads and every N-th report; each worker warms up on one report and
-  the time runs from the last warm-up result to the last result; peak RSS is the parent's plus N times the
-  largest worker's (the model file's pages, mapped by every worker, counted in each).
+  with its own model, ``--batch-threads`` threads and every N-th report; the time runs from the fork to the last
+  result, model loading included (a worker decodes its first reports together, so no warm-up report can be timed
+  apart: an earlier version that started the clock at the warm-up results left most of the first batches out);
+  peak RSS is the parent's plus N times the largest worker's (the model file's pages, mapped by every worker,
+  counted in each).
 * **body-only bound**: the tokens the sequential run evaluated (each report's own prompt tokens and its
   answer), in batches of ``B`` sequences with no logits at all: what the transformer body alone costs. No
   extraction can beat it without evaluating fewer tokens.
@@ -66,6 +68,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def llama_build() -> str:
+    """Whether the llama.cpp build and settings are batch-invariant (reportx.llamacpp), for the table's header."""
+    from reportx.llamacpp import batch_invariant
+
+    if batch_invariant():
+        return "batch-invariant (built without llamafile's sgemm; tiled K-quant kernel and repacking off)"
+    return "NOT batch-invariant (llamafile's sgemm, the tiled kernel or repacking on): batched records may differ"
+
+
 # Children: one system each ---------------------------------------------------------------------------------------
 
 
@@ -111,8 +122,9 @@ def run_reportx(reports: list[dict], threads: int, batch: int, constrained: bool
 
 
 def run_reportx_workers(reports: list[dict], threads: int, batch: int, constrained: bool, workers: int) -> dict:
-    """The batched row in ``workers`` processes, as ``reportx extract --workers`` runs them (model loading and each
-    worker's warm-up on the first report left out of the wall time)."""
+    """The batched row in ``workers`` processes, as ``reportx extract --workers`` runs them. The wall time runs from
+    the fork to the last result, the workers' model loading and prompt prefix included (the one-process rows leave
+    theirs out): a worker decodes its first reports together, so a warm-up report cannot be timed apart."""
     import resource
 
     from reportx.extract.config import ExtractConfig
@@ -120,15 +132,10 @@ def run_reportx_workers(reports: list[dict], threads: int, batch: int, constrain
     from reportx.extract.workers import WorkerPool
 
     config = ExtractConfig.make(threads=threads, batch=batch, constrained=constrained, workers=workers)
-    warm_up = [InputItem(f"warm-up-{w}", reports[0]["text"]) for w in range(workers)]  # item w goes to worker w
-    items = warm_up + [InputItem(r["id"], r["text"]) for r in reports]
-    with WorkerPool(config, None, items) as pool:
-        results = pool.results()
-        for _ in warm_up:
-            next(results)
-        start = time.perf_counter()
-        done = list(results)
-        wall = time.perf_counter() - start
+    start = time.perf_counter()
+    with WorkerPool(config, None, [InputItem(r["id"], r["text"]) for r in reports]) as pool:
+        done = list(pool.results())
+    wall = time.perf_counter() - start
     largest_worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the workers are joined
     return {"wall": wall, "reports": [_row(res) for res in done],
             "peak_rss_mb": peak_rss_mb() + workers * largest_worker_mb}
@@ -269,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     print("## reportx extraction throughput\n")
     print(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; load average before "
           f"{'/'.join(f'{x:.1f}' for x in load_before)}, after {'/'.join(f'{x:.1f}' for x in load_after)}")
+    print(f"- llama.cpp: {llama_build()}")
     print(f"- {len(reports)} synthetic {args.split} reports (seed {args.seed}); naive peer on the first "
           f"{min(args.peer_n, len(reports))}; reportx: bundled adapter, "
           f"{'constrained' if args.constrained else 'free decoding with a constrained retry'}\n")

@@ -44,16 +44,20 @@ def test_repacking_stays_on_when_allowed(monkeypatch):
     assert seen == {"use_extra_bufts": True}
 
 
-@pytest.mark.parametrize("value, amx, enabled", [("1", True, True), ("yes", True, True), ("0", False, False),
-                                                 ("", True, False), ("", False, True)])
-def test_repacking_is_off_only_for_an_amx_build_unless_set(monkeypatch, value, amx, enabled):
+@pytest.mark.parametrize("value, enabled", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_repacking_is_off_unless_set(monkeypatch, value, enabled):
     monkeypatch.setenv("REPORTX_LLAMA_REPACK", value)
-    monkeypatch.setattr(llamacpp, "build_has_amx", lambda: amx)
     assert llamacpp.repack_enabled() is enabled
 
 
-def test_the_build_reports_whether_it_has_amx():
-    assert isinstance(llamacpp.build_has_amx(), bool)
+def test_the_install_is_batch_invariant(monkeypatch):
+    """make install builds llama-cpp-python without llamafile's sgemm; importing reportx.llamacpp turns the tiled
+    kernel off. Either missing, batched extraction may round a near-tie the other way."""
+    monkeypatch.delenv("REPORTX_LLAMA_REPACK", raising=False)
+    assert os.environ.get(llamacpp.TILED_MM) == "0"
+    assert llamacpp.batch_invariant(), "llama-cpp-python was built with LLAMAFILE: reinstall it with make install"
+    monkeypatch.setenv("REPORTX_LLAMA_REPACK", "1")
+    assert not llamacpp.batch_invariant()
 
 
 def test_captured_stderr_collects_what_the_c_library_writes_and_restores_fd_2():
@@ -76,3 +80,38 @@ def test_a_load_failure_keeps_llama_cpps_message_and_log(monkeypatch):
         llamacpp.LlamaModel.load("model.gguf", n_ctx=64)
     assert str(caught.value) == "Failed to load model from file: model.gguf"
     assert caught.value.log == "llama_model_load: error loading model"
+
+
+@pytest.mark.model
+def test_a_token_has_the_same_logits_in_any_batch():
+    """Batch invariance (see the module doc) on the default model and the bundled adapter: the logits after a
+    report's last token are the same bits whether it is decoded in one run with the tokens before it, alone, one
+    token at a time, after a run of 8 (the tiled kernel's threshold), or beside other sequences' tokens."""
+    import numpy as np
+
+    from reportx.models import bundled_adapter, default_base_model
+
+    model = llamacpp.LlamaModel.load(default_base_model(), bundled_adapter(), n_ctx=512, n_threads=1, verbose=False)
+    text = model.tokenize("Proyecto Atenea: estado verde, 4.500 € gastados. Bloqueo ID: 9812, 2 horas.", bos=True)
+    others = [model.tokenize("Weekly report: Orion is amber; blocked on TASK-42 for half a day. " * k, bos=True)
+              for k in (1, 3)]
+
+    def logits_after(runs: list[list[int]]) -> np.ndarray:
+        model.reset()
+        for run in runs:
+            model.decode(run)
+        return model.logits().copy()
+
+    one_run = logits_after([text])
+    assert np.array_equal(logits_after([text[:-1], text[-1:]]), one_run)
+    assert np.array_equal(logits_after([text[:-9], text[-9:]]), one_run)
+    assert np.array_equal(logits_after([[token] for token in text]), one_run)
+    batch = llamacpp.SequenceBatch(model, 3, 3 * 256, 1)
+    try:
+        batch.decode([(0, 0, others[0]), (1, 0, text[:-1]), (2, 0, others[1][:5])], logits=False)
+        rows = batch.decode([(0, len(others[0]), others[1][:2]), (1, len(text) - 1, text[-1:]),
+                             (2, 5, others[1][5:14])])
+    finally:
+        batch.close()
+    assert np.array_equal(rows[1], one_run)
+    model.close()

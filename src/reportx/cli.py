@@ -382,9 +382,9 @@ def extract_cmd(
     batch: Annotated[
         int,
         typer.Option("--batch", metavar="N", help="Reports decoded at once, in one llama.cpp batch per step (1-256), "
-                     "on every CPU unless --threads: 2.2x faster than one at a time on 2 cores. 1 decodes one "
-                     "report at a time, where a record never depends on the other reports (batched, a near-tie "
-                     "between two tokens can fall either way). See docs/extraction-speed.md."),
+                     "on every CPU unless --threads: 1.9x faster than one at a time on 2 cores. 1 decodes one "
+                     "report at a time. The records are the same either way: llama.cpp runs batch-invariant. See "
+                     "docs/extraction-speed.md."),
     ] = DEFAULT_BATCH,
     workers: Annotated[
         int,
@@ -392,9 +392,9 @@ def extract_cmd(
                      "alone). Each worker loads its own copy of the model (memory x N) and takes every N-th "
                      "report; records are still written in input order, each once, with the same resume and "
                      "errors file. --threads is per worker (default: the CPUs divided by N). 2 workers x 1 thread "
-                     "were 1.26x faster than 1 process x 2 threads on 2 cores (docs/extraction-speed.md). A record "
-                     "can differ from --workers 1 only at a near-tie when --batch > 1, as with batching (--batch 1: "
-                     "identical). A worker that dies stops the run (exit 2; re-run to resume). Not with --ray "
+                     "were 1.26x faster than 1 process x 2 threads on 2 cores (docs/extraction-speed.md). The "
+                     "records are those of --workers 1. A worker that dies stops the run (exit 2; re-run to resume). "
+                     "Not with --ray "
                      "(use --actors)."),
     ] = 1,
     limit: Annotated[

@@ -5,17 +5,25 @@ and :func:`quantize_model`. llama-cpp-python's private attributes (``Llama._mode
 ``Llama._input_ids``) and its low-level ``llama_cpp.llama_*`` functions are used here and nowhere else, so a new
 llama-cpp-python release is adapted to in this one module.
 
-Why :func:`load_llama` and not ``llama_cpp.Llama`` directly: a llama-cpp-python compiled for a CPU with AMX (Intel
-Sapphire Rapids and newer; pip builds it from source with ``-march=native``) moves quantised weights into an "extra"
-AMX buffer type at load time. With llama-cpp-python 0.3.36 and the embedded Gemma 3 270M Q4_K_M, the first
-multi-token ``decode`` then ends in a segmentation fault (seen on this project's 2-core build machines, with and
-without a LoRA adapter, and on q8_0 files). ``Llama`` has no argument for it, so for such a build the model
-parameter ``use_extra_bufts`` (the ``--no-repack`` switch of llama.cpp's own tools) is cleared while the model
-loads. A build without AMX keeps repacking on (llama-cpp-python built with
-``CMAKE_ARGS="-DCMAKE_C_FLAGS='-mno-amx-int8 -mno-amx-tile' -DCMAKE_CXX_FLAGS='-mno-amx-int8 -mno-amx-tile'"`` is
-one); measured on the default model with one thread, decoding runs at the same speed either way (44-46 ms per token
-with the machine's other core busy).
-``REPORTX_LLAMA_REPACK=1`` keeps repacking on whatever the build; ``REPORTX_LLAMA_REPACK=0`` turns it off.
+Batch invariance: a token's logits are the same bits whether it is decoded alone, in a run of the report's own
+tokens or beside other reports' tokens (:class:`SequenceBatch`), so that batched extraction gives exactly the
+records of one report at a time. llama.cpp's CPU back end breaks that in three places, each a faster kernel taken
+only for some batch shapes, which sums the same products in another order: llamafile's sgemm (every quantised or F16
+matrix product of 2 tokens or more; one token takes ggml's per-row dot product), the tiled K-quant kernel (8 tokens
+or more) and the repacked weight layouts (a GEMM for rows in fours, a GEMV for the rest). One rounding apart is
+enough: the model quantises its activations to 8 bits before each product, a rounding flip there moves the logits
+by up to 1-2 (measured on the default model), and a near-tie between two tokens then falls the other way. So
+reportx runs llama.cpp with all three off: llama-cpp-python built with ``-DGGML_LLAMAFILE=OFF`` (``make install``
+does; :func:`batch_invariant` checks the build), ``GGML_CPU_TILED_MM=0`` set before llama.cpp's first product, and
+repacking off while a model loads (the model parameter ``use_extra_bufts``, the ``--no-repack`` switch of
+llama.cpp's own tools, which ``llama_cpp.Llama`` has no argument for: hence :func:`load_llama`). What it costs in
+speed is measured in ``docs/extraction-speed.md``.
+
+Repacking off has a second reason: a llama-cpp-python compiled for a CPU with AMX (Intel Sapphire Rapids and newer;
+pip builds it from source with ``-march=native``) moves quantised weights into an AMX buffer type at load time, and
+with llama-cpp-python 0.3.36 and the embedded Gemma 3 270M Q4_K_M the first multi-token ``decode`` then ends in a
+segmentation fault (seen on this project's 2-core build machines, with and without a LoRA adapter, and on q8_0
+files). ``REPORTX_LLAMA_REPACK=1`` turns repacking on (batch invariance is then lost).
 
 Before llama.cpp sees them, the model file and the LoRA adapter (``lora_path``) are checked from their headers
 (:func:`check_gguf_files`): llama.cpp trusts an adapter, and an empty, text or truncated file, or a model given as
@@ -39,6 +47,11 @@ import numpy as np
 
 from reportx.errors import ReportxError
 
+#: ggml's switch for its tiled K-quant matrix product, read once at llama.cpp's first product: off, for batch
+#: invariance (see the module doc), unless the environment says otherwise
+TILED_MM = "GGML_CPU_TILED_MM"
+os.environ.setdefault(TILED_MM, "0")
+
 _LOCK = threading.Lock()
 #: fd 2 is process-wide: one capture at a time (re-entrant, so that a capture may nest in another on one thread)
 _STDERR_LOCK = threading.RLock()
@@ -55,22 +68,19 @@ def _lib(missing: str = "llama-cpp-python is not installed") -> Any:
     return C
 
 
-def build_has_amx() -> bool:
-    """Whether the installed llama.cpp was compiled with its AMX kernels (``AMX_INT8 = 1`` in its system info)."""
+def repack_enabled() -> bool:
+    """Whether llama.cpp may repack weights into extra buffer types: only when REPORTX_LLAMA_REPACK is 1 (see the
+    module doc: repacked weights break batch invariance, and crash an AMX build)."""
+    return os.environ.get("REPORTX_LLAMA_REPACK", "").strip().lower() in {"1", "true", "yes"}
+
+
+def batch_invariant() -> bool:
+    """Whether a token's logits are the same bits in any batch (see the module doc): llama.cpp built without
+    llamafile's sgemm, its tiled K-quant kernel off and weight repacking off."""
     from llama_cpp import llama_cpp as C
 
-    return "AMX_INT8 = 1" in C.llama_print_system_info().decode("utf-8", "replace")
-
-
-def repack_enabled() -> bool:
-    """Whether llama.cpp may repack weights into extra buffer types: REPORTX_LLAMA_REPACK when set (1/0), else
-    only for a build without AMX (see the module doc)."""
-    setting = os.environ.get("REPORTX_LLAMA_REPACK", "").strip().lower()
-    if setting in {"1", "true", "yes"}:
-        return True
-    if setting in {"0", "false", "no"}:
-        return False
-    return not build_has_amx()
+    built_with_sgemm = "LLAMAFILE = 1" in C.llama_print_system_info().decode("utf-8", "replace")
+    return not built_with_sgemm and os.environ.get(TILED_MM) == "0" and not repack_enabled()
 
 
 @contextmanager

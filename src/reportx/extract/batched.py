@@ -14,12 +14,9 @@ prefix is evaluated once, in a batch of its own as sequential extraction does, a
 stream. A report too long for a stream (its prompt and the answer's reserve) is extracted on the engine's own
 context, sequentially, while the others wait: its record is exactly the sequential one.
 
-What does change: a report's prompt and tokens are evaluated in batches together with other reports' tokens, and
-llama.cpp's CPU kernels round batches of different shapes differently, so at a near-tie between two tokens a
-record can differ from the sequential one (``bench/extract_speed.py`` counts how often). A run is still
-deterministic: reports are admitted in input order and a step's runs are evaluated in slot order, whatever the
-timing, so the same inputs and slot count give the same records. ``--batch 1`` is sequential extraction, where a
-record never depends on another report.
+Records are the sequential ones, bit for bit: llama.cpp runs batch-invariant (:mod:`reportx.llamacpp`: a token's
+logits do not depend on the batch it is decoded in), so a report's record does not depend on its neighbours, on
+``slots`` or on threads (tests/extract/test_batched_model.py). Results come out in input order.
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ class ExtractConfig(BaseModel):
             batched; see :func:`reportx.extract.engine.default_threads`), seed.
         max_tokens: the most tokens an answer may take.
         prompt_format: few-shot prompt as plain completion, with the model's chat template, or auto.
-        batch: reports decoded at once (:mod:`reportx.extract.batched`; default 16); 1 is sequential extraction,
-            where a record never depends on another report.
+        batch: reports decoded at once (:mod:`reportx.extract.batched`; default 16); 1 is sequential extraction.
+            The records are the same either way (llama.cpp runs batch-invariant, :mod:`reportx.llamacpp`).
         workers: worker processes extracting at once (:mod:`reportx.extract.workers`), each loading its own model;
             ``threads`` is then per worker (None: the CPUs divided by the workers). 1 (default): this process.
     """

@@ -24,9 +24,9 @@ and a worker starts in a fraction of a second. So the parent must not have run l
 thread pool does not survive a fork (a forked worker would hang in its first decode). :func:`check_workers`
 refuses an already loaded extractor; the batch job loads no model before this point.
 
-Records equal those of ``--workers 1`` with ``--batch 1`` (a record then never depends on another report); with
-``--batch`` > 1 a worker's batches hold other reports than one process's would, so as with batching itself a
-record can differ at a near-tie between two tokens.
+Records equal those of ``--workers 1``, whatever ``--batch``: a worker's batches hold other reports than one
+process's would, but llama.cpp runs batch-invariant (:mod:`reportx.llamacpp`), so a record never depends on its
+neighbours (tests/extract/test_workers.py, tests/extract/test_batched_model.py).
 """
 
 from __future__ import annotations

@@ -391,11 +391,10 @@ def extract_cmd(
         typer.Option("--workers", metavar="N", help="Worker processes extracting at once (1-64; 1: this process "
                      "alone). Each worker loads its own copy of the model (memory x N) and takes every N-th "
                      "report; records are still written in input order, each once, with the same resume and "
-                     "errors file. --threads is per worker (default: the CPUs divided by N). 2 workers x 1 thread "
-                     "were 1.26x faster than 1 process x 2 threads on 2 cores (docs/extraction-speed.md). The "
-                     "records are those of --workers 1. A worker that dies stops the run (exit 2; re-run to resume). "
-                     "Not with --ray "
-                     "(use --actors)."),
+                     "errors file. --threads is per worker (default: the CPUs divided by N). On 2 cores, 2 workers x "
+                     "1 thread ran as fast as 1 process x 2 threads, for twice the memory "
+                     "(docs/extraction-speed.md). The records are those of --workers 1. A worker that dies stops "
+                     "the run (exit 2; re-run to resume). Not with --ray (use --actors)."),
     ] = 1,
     limit: Annotated[
         int | None,

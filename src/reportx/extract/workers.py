@@ -1,8 +1,8 @@
 """``reportx extract --workers N``: N worker processes, each with its own model, extracting one batch's reports.
 
-On a small CPU machine a 270M model gives a llama.cpp thread too little work per step to share it well: two
-processes with one thread each extracted 1.26x faster than one process with two threads on 2 cores
-(docs/extraction-speed.md, "Worker processes"). Here the batch job's parent process (:mod:`reportx.extract.batch`)
+Processes instead of threads: a 270M model gives a llama.cpp thread little work per step to share, though on 2
+cores two processes with one thread each measured as fast as one process with two threads, for twice the memory
+(docs/extraction-speed.md, "Worker processes"); more CPUs are where they may pay. Here the batch job's parent process (:mod:`reportx.extract.batch`)
 keeps everything but the extraction -- reading the inputs, resume, the output and errors files, progress -- and
 :class:`WorkerPool` runs the extraction:
 

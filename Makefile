@@ -5,8 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 # llama-cpp-python built without llamafile's sgemm, so that a token's logits do not depend on the batch it is decoded
-# in (see src/reportx/llamacpp.py). pip's wheel cache ignores CMAKE_ARGS, so the wheel is built once (about 5
-# minutes) into a folder of its own, outside the clone, and installed from there.
+# in (see src/reportx/llamacpp.py). pip's wheel cache ignores CMAKE_ARGS, so the wheel is built once (about 7
+# minutes on 2 cores) into a folder of its own, outside the clone, and installed from there.
 LLAMA_CPP    ?= llama-cpp-python==0.3.36
 LLAMA_WHEELS ?= $(HOME)/.cache/reportx/wheels/$(subst ==,-,$(LLAMA_CPP))-nollamafile
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from reportx.llamacpp import LlamaModel, SequenceBatch, batch_invariant, repack_enabled
+from reportx.llamacpp import LlamaModel, SequenceBatch, batch_invariant, built_with_sgemm, repack_enabled
 from reportx.models import bundled_adapter, default_base_model
 
 
@@ -32,8 +32,6 @@ def milliseconds(step: Callable[[], object], repeats: int) -> float:
 
 
 def main() -> None:
-    from llama_cpp import llama_cpp as C
-
     model = LlamaModel.load(default_base_model(), bundled_adapter(), n_ctx=2048, n_threads=1, verbose=False)
     files = sorted(glob.glob("samples/reports/**/*.txt", recursive=True))
     texts = [model.tokenize(open(f, encoding="utf-8").read() * 6, bos=True)[:400] for f in files[:4]]
@@ -64,8 +62,7 @@ def main() -> None:
         "beside 1 other sequence": lambda: beside(2),
         "beside 3 other sequences": lambda: beside(4),
     }
-    system = C.llama_print_system_info().decode("utf-8", "replace")
-    print(f"## llama.cpp batch invariance\n\n- build: {'LLAMAFILE = 1' if 'LLAMAFILE = 1' in system else 'no llamafile sgemm'}; "
+    print(f"## llama.cpp batch invariance\n\n- build: {'llamafile sgemm' if built_with_sgemm() else 'no llamafile sgemm'}; "
           f"GGML_CPU_TILED_MM={os.environ.get('GGML_CPU_TILED_MM')}; repacking {'on' if repack_enabled() else 'off'}; "
           f"batch_invariant() = {batch_invariant()}\n")
     print("| the token's last decode | max abs logit difference from one run |\n|---|---|")

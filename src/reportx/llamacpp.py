@@ -74,13 +74,17 @@ def repack_enabled() -> bool:
     return os.environ.get("REPORTX_LLAMA_REPACK", "").strip().lower() in {"1", "true", "yes"}
 
 
+def built_with_sgemm() -> bool:
+    """Whether the installed llama.cpp was built with llamafile's sgemm (``LLAMAFILE = 1`` in its system info)."""
+    from llama_cpp import llama_cpp as C
+
+    return "LLAMAFILE = 1" in C.llama_print_system_info().decode("utf-8", "replace")
+
+
 def batch_invariant() -> bool:
     """Whether a token's logits are the same bits in any batch (see the module doc): llama.cpp built without
     llamafile's sgemm, its tiled K-quant kernel off and weight repacking off."""
-    from llama_cpp import llama_cpp as C
-
-    built_with_sgemm = "LLAMAFILE = 1" in C.llama_print_system_info().decode("utf-8", "replace")
-    return not built_with_sgemm and os.environ.get(TILED_MM) == "0" and not repack_enabled()
+    return not built_with_sgemm() and os.environ.get(TILED_MM) == "0" and not repack_enabled()
 
 
 @contextmanager

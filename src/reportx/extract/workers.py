@@ -1,9 +1,8 @@
 """``reportx extract --workers N``: N worker processes, each with its own model, extracting one batch's reports.
 
-Processes instead of threads: a 270M model gives a llama.cpp thread little work per step to share, though on 2
-cores two processes with one thread each measured as fast as one process with two threads, for twice the memory
-(docs/extraction-speed.md, "Worker processes"); more CPUs are where they may pay. Here the batch job's parent process (:mod:`reportx.extract.batch`)
-keeps everything but the extraction -- reading the inputs, resume, the output and errors files, progress -- and
+Processes instead of threads: on 2 cores two processes with one thread each measured as fast as one process with
+two threads, for twice the memory (docs/extraction-speed.md, "Worker processes"). Here the batch job's parent
+process (:mod:`reportx.extract.batch`) keeps everything but the extraction -- reading the inputs, resume, the output and errors files, progress -- and
 :class:`WorkerPool` runs the extraction:
 
 * Worker ``w`` of ``N`` is forked with its share of the inputs already in memory: reports ``w``, ``w + N``,

@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
-# llama-cpp-python built without llamafile's sgemm, so that a token's logits do not depend on the batch it is decoded
-# in (see src/reportx/llamacpp.py). pip's wheel cache ignores CMAKE_ARGS, so the wheel is built once (about 7
-# minutes on 2 cores) into a folder of its own, outside the clone, and installed from there.
+# llama-cpp-python built with llamafile's sgemm taken for one token too, so that a token's logits do not depend on
+# the batch it is decoded in (tools/build_llama_cpp.py, src/reportx/llamacpp.py). Built once per machine (about 7
+# minutes on 2 cores) into a folder of its own outside the clone, and installed from there; a change to the patch
+# changes its label (LABEL in the tool), and with it this folder.
 LLAMA_CPP    ?= llama-cpp-python==0.3.36
-LLAMA_WHEELS ?= $(HOME)/.cache/reportx/wheels/$(subst ==,-,$(LLAMA_CPP))-nollamafile
+LLAMA_WHEELS ?= $(HOME)/.cache/reportx/wheels/$(subst ==,-,$(LLAMA_CPP))-sgemm1
 
 .PHONY: help install install-train install-ray run lint test data train-default export-default eval bench clean
 
@@ -20,8 +21,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(LLAMA_WHEELS)/.built: | $(BIN)/python
-	CMAKE_ARGS="$(CMAKE_ARGS) -DGGML_LLAMAFILE=OFF" $(BIN)/pip wheel -q --no-deps --no-cache-dir \
-		--no-binary llama-cpp-python -w $(LLAMA_WHEELS) '$(LLAMA_CPP)'
+	$(BIN)/python tools/build_llama_cpp.py $(LLAMA_WHEELS) '$(LLAMA_CPP)'
 	@touch $@
 
 $(VENV)/.base: pyproject.toml $(LLAMA_WHEELS)/.built | $(BIN)/python

@@ -13,13 +13,12 @@ bench/batch_invariance.py`` for llama.cpp's own defaults (see reportx.llamacpp).
 from __future__ import annotations
 
 import glob
-import os
 import time
 from collections.abc import Callable
 
 import numpy as np
 
-from reportx.llamacpp import LlamaModel, SequenceBatch, batch_invariant, built_with_sgemm, repack_enabled
+from reportx.llamacpp import LlamaModel, SequenceBatch, describe_build
 from reportx.models import bundled_adapter, default_base_model
 
 
@@ -62,9 +61,7 @@ def main() -> None:
         "beside 1 other sequence": lambda: beside(2),
         "beside 3 other sequences": lambda: beside(4),
     }
-    print(f"## llama.cpp batch invariance\n\n- build: {'llamafile sgemm' if built_with_sgemm() else 'no llamafile sgemm'}; "
-          f"GGML_CPU_TILED_MM={os.environ.get('GGML_CPU_TILED_MM')}; repacking {'on' if repack_enabled() else 'off'}; "
-          f"batch_invariant() = {batch_invariant()}\n")
+    print(f"## llama.cpp batch invariance\n\n- build: {describe_build()}\n")
     print("| the token's last decode | max abs logit difference from one run |\n|---|---|")
     for name, run in shapes.items():
         print(f"| {name} | {float(np.abs(run() - reference).max()):.3g} |")

@@ -69,12 +69,10 @@ def cpu_model() -> str:
 
 
 def llama_build() -> str:
-    """Whether the llama.cpp build and settings are batch-invariant (reportx.llamacpp), for the table's header."""
-    from reportx.llamacpp import batch_invariant
+    """The llama.cpp build and settings (reportx.llamacpp), for the table's header."""
+    from reportx.llamacpp import batch_invariant, describe_build
 
-    if batch_invariant():
-        return "batch-invariant (built without llamafile's sgemm; tiled K-quant kernel and repacking off)"
-    return "NOT batch-invariant (llamafile's sgemm, the tiled kernel or repacking on): batched records may differ"
+    return describe_build() + ("" if batch_invariant() else ": batched records may differ")
 
 
 # Children: one system each ---------------------------------------------------------------------------------------

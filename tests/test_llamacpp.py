@@ -51,11 +51,12 @@ def test_repacking_is_off_unless_set(monkeypatch, value, enabled):
 
 
 def test_the_install_is_batch_invariant(monkeypatch):
-    """make install builds llama-cpp-python without llamafile's sgemm; importing reportx.llamacpp turns the tiled
-    kernel off. Either missing, batched extraction may round a near-tie the other way."""
+    """make install builds llama-cpp-python with sgemm for every product (tools/build_llama_cpp.py); importing
+    reportx.llamacpp turns the tiled kernel off. Either missing, batched extraction may round a near-tie the other
+    way."""
     monkeypatch.delenv("REPORTX_LLAMA_REPACK", raising=False)
     assert os.environ.get(llamacpp.TILED_MM) == "0"
-    assert llamacpp.batch_invariant(), "llama-cpp-python was built with LLAMAFILE: reinstall it with make install"
+    assert llamacpp.batch_invariant(), f"llama.cpp: {llamacpp.describe_build()}: reinstall it with make install"
     monkeypatch.setenv("REPORTX_LLAMA_REPACK", "1")
     assert not llamacpp.batch_invariant()
 
@@ -110,8 +111,21 @@ def test_a_token_has_the_same_logits_in_any_batch():
     try:
         batch.decode([(0, 0, others[0]), (1, 0, text[:-1]), (2, 0, others[1][:5])], logits=False)
         rows = batch.decode([(0, len(others[0]), others[1][:2]), (1, len(text) - 1, text[-1:]),
-                             (2, 5, others[1][5:14])])
+                             (2, 5, others[1][5:14])], logits=[False, True, False])
     finally:
         batch.close()
     assert np.array_equal(rows[1], one_run)
+    assert rows[0].size == rows[2].size == 0  # logits only for the runs that ask for them
     model.close()
+
+
+def test_pips_own_build_is_not_taken_for_invariant(monkeypatch):
+    """llamafile's sgemm from 2 tokens only (pip's build): one token takes another kernel."""
+    import llama_cpp
+
+    monkeypatch.setattr(llamacpp, "built_with_sgemm", lambda: True)
+    monkeypatch.setattr(llama_cpp, "__version__", "0.3.36")
+    assert not llamacpp.batch_invariant()
+    assert "sgemm from 2 tokens" in llamacpp.describe_build() and "NOT batch-invariant" in llamacpp.describe_build()
+    monkeypatch.setattr(llama_cpp, "__version__", "0.3.36+reportx.sgemm1")
+    assert llamacpp.batch_invariant()

@@ -7,17 +7,19 @@ llama-cpp-python release is adapted to in this one module.
 
 Batch invariance: a token's logits are the same bits whether it is decoded alone, in a run of the report's own
 tokens or beside other reports' tokens (:class:`SequenceBatch`), so that batched extraction gives exactly the
-records of one report at a time. llama.cpp's CPU back end breaks that in three places, each a faster kernel taken
-only for some batch shapes, which sums the same products in another order: llamafile's sgemm (every quantised or F16
-matrix product of 2 tokens or more; one token takes ggml's per-row dot product), the tiled K-quant kernel (8 tokens
-or more) and the repacked weight layouts (a GEMM for rows in fours, a GEMV for the rest). One rounding apart is
-enough: the model quantises its activations to 8 bits before each product, a rounding flip there moves the logits
-by up to 1-2 (measured on the default model), and a near-tie between two tokens then falls the other way. So
-reportx runs llama.cpp with all three off: llama-cpp-python built with ``-DGGML_LLAMAFILE=OFF`` (``make install``
-does; :func:`batch_invariant` checks the build), ``GGML_CPU_TILED_MM=0`` set before llama.cpp's first product, and
-repacking off while a model loads (the model parameter ``use_extra_bufts``, the ``--no-repack`` switch of
-llama.cpp's own tools, which ``llama_cpp.Llama`` has no argument for: hence :func:`load_llama`). What it costs in
-speed is measured in ``docs/extraction-speed.md``.
+records of one report at a time. llama.cpp's CPU back end breaks that in three places, each a kernel taken only for
+some batch shapes, which sums the same products in another order than the kernel taken for the others: llamafile's
+sgemm (every Q5_0, Q8_0 or F16 matrix product of 2 tokens or more; one token takes ggml's per-row dot product), the
+tiled K-quant kernel (8 tokens or more) and the repacked weight layouts (a GEMM for rows in fours, a GEMV for the
+rest). One rounding apart is enough: the model quantises its activations to 8 bits before each product, a rounding
+flip there moves the logits by up to 1-2 (measured on the default model), and a near-tie between two tokens then
+falls the other way. So reportx runs llama.cpp with one kernel per product whatever the shape: llama-cpp-python
+built with sgemm taken for one token too (``tools/build_llama_cpp.py``, which ``make install`` runs; the wheel's
+version carries the label it adds, :func:`sgemm_for_every_product`), ``GGML_CPU_TILED_MM=0`` set before llama.cpp's
+first product, and repacking off while a model loads (the model parameter ``use_extra_bufts``, the ``--no-repack``
+switch of llama.cpp's own tools, which ``llama_cpp.Llama`` has no argument for: hence :func:`load_llama`). A build
+without sgemm (``-DGGML_LLAMAFILE=OFF``) is invariant too, and slower on batches; :func:`batch_invariant` accepts
+either. What each costs in speed is measured in ``docs/extraction-speed.md``.
 
 Repacking off has a second reason: a llama-cpp-python compiled for a CPU with AMX (Intel Sapphire Rapids and newer;
 pip builds it from source with ``-march=native``) moves quantised weights into an AMX buffer type at load time, and
@@ -81,10 +83,35 @@ def built_with_sgemm() -> bool:
     return "LLAMAFILE = 1" in C.llama_print_system_info().decode("utf-8", "replace")
 
 
+#: the local version label of the llama-cpp-python that ``tools/build_llama_cpp.py`` builds (sgemm for one token too)
+SGEMM_EVERYWHERE_LABEL = "+reportx.sgemm1"
+
+
+def sgemm_for_every_product() -> bool:
+    """Whether the installed llama-cpp-python is ``tools/build_llama_cpp.py``'s build: sgemm taken for every Q5_0,
+    Q8_0 and F16 product, one token included (its version ends with :data:`SGEMM_EVERYWHERE_LABEL`)."""
+    import llama_cpp
+
+    return str(getattr(llama_cpp, "__version__", "")).endswith(SGEMM_EVERYWHERE_LABEL)
+
+
 def batch_invariant() -> bool:
-    """Whether a token's logits are the same bits in any batch (see the module doc): llama.cpp built without
-    llamafile's sgemm, its tiled K-quant kernel off and weight repacking off."""
-    return not built_with_sgemm() and os.environ.get(TILED_MM) == "0" and not repack_enabled()
+    """Whether a token's logits are the same bits in any batch (see the module doc): llama.cpp's sgemm taken for
+    every shape or for none, its tiled K-quant kernel off and weight repacking off."""
+    one_product_kernel = sgemm_for_every_product() or not built_with_sgemm()
+    return one_product_kernel and os.environ.get(TILED_MM) == "0" and not repack_enabled()
+
+
+def describe_build() -> str:
+    """The installed llama.cpp's product kernels and settings, in words, for benchmarks' headers."""
+    if sgemm_for_every_product():
+        build = "llamafile's sgemm for every product (tools/build_llama_cpp.py)"
+    elif built_with_sgemm():
+        build = "llamafile's sgemm from 2 tokens (pip's build)"
+    else:
+        build = "no llamafile sgemm"
+    return (f"{build}; tiled K-quant kernel {'off' if os.environ.get(TILED_MM) == '0' else 'on'}; repacking "
+            f"{'on' if repack_enabled() else 'off'}; {'' if batch_invariant() else 'NOT '}batch-invariant")
 
 
 @contextmanager
@@ -366,11 +393,12 @@ class SequenceBatch:
         llama.cpp copies between streams only whole sequences)."""
         self._C.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
 
-    def decode(self, runs: list[tuple[int, int, list[int]]], logits: bool = True) -> list[np.ndarray]:
+    def decode(self, runs: list[tuple[int, int, list[int]]], logits: bool | list[bool] = True) -> list[np.ndarray]:
         """Evaluate each ``(sequence, position of its first token, tokens)`` run, in ``n_batch`` chunks; returns per
-        run a copy of the logits after its last token (none when ``logits`` is False). Raises ``RuntimeError``
-        when llama.cpp refuses a chunk (no free cells, say)."""
-        flat = [(k, seq, pos + i, token, logits and i == len(tokens) - 1)
+        run a copy of the logits after its last token (an empty array where ``logits``, one flag or one per run, is
+        False). Raises ``RuntimeError`` when llama.cpp refuses a chunk (no free cells, say)."""
+        asked = logits if isinstance(logits, list) else [logits] * len(runs)
+        flat = [(k, seq, pos + i, token, asked[k] and i == len(tokens) - 1)
                 for k, (seq, pos, tokens) in enumerate(runs) for i, token in enumerate(tokens)]
         out: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(runs)
         batch = self.batch

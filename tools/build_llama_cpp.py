@@ -8,7 +8,8 @@ records of one report at a time (docs/extraction-speed.md). Dropping that one ch
 Q5_0, Q8_0 or F16 weight go through sgemm: batch-invariant, and faster on batches than building without sgemm
 (``-DGGML_LLAMAFILE=OFF``, the other invariant build). The wheel's version carries the local label
 :data:`LABEL` (``0.3.36+reportx.sgemm1``), which :func:`reportx.llamacpp.batch_invariant` looks for; it still
-satisfies ``llama-cpp-python==0.3.36``.
+satisfies ``llama-cpp-python==0.3.36``. Measured on x86 (AVX2); on POWER (MMA) llama.cpp's sgemm needs several
+tokens, the check stays, and such a build is labelled but not batch-invariant.
 
 Usage: ``python tools/build_llama_cpp.py OUT_DIR llama-cpp-python==0.3.36`` (``make install`` runs it once per
 machine; about 7 minutes on 2 cores). ``CMAKE_ARGS`` from the environment reach the build as usual.

@@ -127,6 +127,9 @@ def synth_cmd(
                      "record (injected instructions, fake prompt markup, pasted JSON), gold unchanged. Val, test "
                      "and the other training reports stay as without it."),
     ] = 0.0,
+    rich: Annotated[bool, typer.Option("--rich/--plain", help="Training reports also get more blockers (more of them "
+                                       "without a ticket), event-like blocker wordings, durations such as 'all day' "
+                                       "and other list markers. Val and test stay the same either way.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into a folder that already holds files "
                                             "(the splits are replaced).")] = False,
     quiet: QuietOption = False,
@@ -149,7 +152,7 @@ def synth_cmd(
         raise ReportxError(f"--inject-share must be between 0 and 1, got {inject_share}")
     from reportx.synth import synthesize, write_dataset
 
-    stats = write_dataset(synthesize(n=n, seed=seed, inject_share=inject_share), out)
+    stats = write_dataset(synthesize(n=n, seed=seed, inject_share=inject_share, rich=rich), out)
     if quiet:
         return
     splits = ", ".join(f"{name} {count}" for name, count in stats["splits"].items())

@@ -423,3 +423,53 @@ def test_held_out_injection_kinds_never_reach_training():
     rng = random.Random(3)
     text, snippet, kind = inject(rng, "Proyecto Alpha. Estado: verde.", "es", HELD_OUT_KINDS)
     assert kind in HELD_OUT_KINDS and snippet in text and "Alpha" in text
+
+
+# Rich training reports -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rich_corpus():
+    return synthesize(2000, 0, rich=True)
+
+
+def test_rich_changes_only_the_training_reports(corpus, rich_corpus):
+    assert any(plain.text != rich.text for plain, rich in zip(corpus, rich_corpus) if plain.split == "train")
+    for plain, rich in zip(corpus, rich_corpus):
+        assert plain.split == rich.split and plain.family == rich.family
+        if plain.split != "train":
+            assert plain == rich  # val and test are the same reports either way
+
+
+def _blocker_counts(examples):
+    blockers = [b for e in examples if e.split == "train" for b in e.gold["blockers_today"]]
+    return len(blockers), sum(b["ticket_id"] is None for b in blockers)
+
+
+def test_rich_training_reports_have_more_blockers_and_fewer_tickets(corpus, rich_corpus):
+    plain_total, plain_ticketless = _blocker_counts(corpus)
+    rich_total, rich_ticketless = _blocker_counts(rich_corpus)
+    assert rich_total > 1.15 * plain_total
+    assert rich_ticketless / rich_total > plain_ticketless / plain_total + 0.1
+
+
+def test_rich_training_reports_use_the_rich_wordings(rich_corpus):
+    train_text = "\n".join(e.text for e in rich_corpus if e.split == "train")
+    for form in ("toda la jornada", "un par de horas", "all day", "a couple of hours", "sin ticket", "no ticket"):
+        assert form in train_text, form
+    assert re.search(r"^\s*(?:a\)|1\.|·|•) ", train_text, re.MULTILINE)  # list markers other than "-"
+
+
+def test_rich_gold_is_valid_stated_and_quotable(rich_corpus):
+    schema = builtin_schema()
+    train = [e for e in rich_corpus if e.split == "train"]
+    for e in train:
+        assert schema.validate(e.gold) == e.gold
+        assert fold(e.gold["project_name"]) in fold(e.text), e.id
+        assert stated_statuses(e.text) == ({e.gold["status"]} if e.gold["status"] else set()), e.id
+    quoted = [e for e in train if e.quotes is not None]
+    assert len(quoted) >= 0.99 * len(train)
+    for e in quoted:  # every blocker quote is the text at its offsets and reads back as the gold value
+        for item, gold in zip(e.spans["blockers_today"], e.gold["blockers_today"], strict=True):
+            if item["delay_hours"] is not None:
+                start, end, quote = item["delay_hours"]
+                assert e.text[start:end] == quote and parse_hours(quote) == gold["delay_hours"], (e.id, quote)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -71,12 +72,15 @@ def test_scaled_money_forms_appear_only_when_exact():
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_duration_form_parses_back(lang):
     for hours in HOUR_WEIGHTS:
-        for voice in (False, True):
-            forms = duration_forms(hours, lang, voice)
+        for voice, rich in itertools.product((False, True), repeat=2):
+            forms = duration_forms(hours, lang, voice, rich)
             assert forms, hours
             for form in forms:
                 assert parse_hours(form) == hours, (form, hours)
         assert set(duration_forms(hours, lang, voice=True)) <= set(duration_forms(hours, lang))
+        assert set(duration_forms(hours, lang)) <= set(duration_forms(hours, lang, rich=True))
+    rich_only = {f for h in HOUR_WEIGHTS for f in set(duration_forms(h, lang, rich=True)) - set(duration_forms(h, lang))}
+    assert {"toda la jornada", "un par de horas"} <= rich_only or {"all day", "a couple of hours"} <= rich_only
 
 
 def test_brief_duration_forms_are_rendered():

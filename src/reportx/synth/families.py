@@ -66,6 +66,10 @@ def _budget_amount(value: float | None, what: str, mode: str) -> float:
     return value
 
 
+# List markers of rich reports: one string for every item, or a numbering (three blockers at most).
+_BULLETS: tuple[str | tuple[str, ...], ...] = ("-", "·", "*", "•", ("1.", "2.", "3."), ("a)", "b)", "c)"))
+
+
 class Ctx:
     """What a style needs while writing one report: the record, the language's lexicon, the random source
     and the template mode ("plain", "typo", "voice")."""
@@ -80,6 +84,7 @@ class Ctx:
         self.mode = mode
         self.lower = lower
         self.voice = mode == "voice"
+        self._bullets: str | tuple[str, ...] = "-"
         self.report_date = self.date()  # the report's own date (titles, subjects, "Fecha:"), one per report
 
     # randomness and templates -------------------------------------------------------------------------------
@@ -106,6 +111,8 @@ class Ctx:
     def fill(self, key: str | list, ticket: str | None = None, **values) -> str:
         """Pick a template (a lexicon key or a list) and fill it; the ticket surface fits where {t} sits."""
         options = self.L[key] if isinstance(key, str) else key
+        if isinstance(key, str) and self.rec.rich and key + "_rich" in self.L:
+            options = options + self.L[key + "_rich"]
         fresh = [o for o in options if o not in self.used]
         template = self.choice(fresh or options)
         self.used.add(template)
@@ -116,6 +123,15 @@ class Ctx:
             bare = "[{p}]" in template or self.voice  # no quotes inside brackets or in a transcript
             values["p"] = self.rec.project if bare else surface.render_project(self.rng, self.rec.project)
         return self.tpl(template).format(**values)
+
+    def bullet(self, n: int) -> str:
+        """The marker of list item ``n`` (from 0): "-", or in a rich report one of the markers people type, the
+        same marker style for every item of the list (drawn at the first)."""
+        if not self.rec.rich:
+            return "-"
+        if n == 0:
+            self._bullets = self.choice(_BULLETS)
+        return self._bullets[n] if isinstance(self._bullets, tuple) else self._bullets
 
     def label(self, key: str) -> str:
         """A field label ("Cliente", "Budget used") as this report writes it."""
@@ -151,7 +167,7 @@ class Ctx:
 
     def dur(self, hours: float) -> str:
         """A delay in one of the duration forms."""
-        return surface.render_duration(self.rng, hours, self.lang, self.voice)
+        return surface.render_duration(self.rng, hours, self.lang, self.voice, self.rec.rich)
 
     def ticket(self, ticket_id: str, where: str = "plain") -> str:
         """A ticket reference that fits ``where`` (see ``surface.ticket_context``)."""
@@ -483,7 +499,7 @@ def style_fields(ctx: Ctx) -> str:
     for label, value in field_lines(ctx, F, order):
         if value and ";" in value and label == F["blockers"][0] and ctx.chance(0.5):
             lines.append(f"{label}:")
-            lines += [f"  - {item}" for item in F["blockers"][1]]
+            lines += [f"  {ctx.bullet(n)} {item}" for n, item in enumerate(F["blockers"][1])]
         else:
             lines.append(f"{label}: {value}")
     return "\n".join(lines)
@@ -544,7 +560,7 @@ def style_markdown(ctx: Ctx) -> str:
         lines += [ctx.word("markdown", "done"), f"- {F['milestone'][1]}", ""]
     lines.append(ctx.word("markdown", "blockers"))
     if F["blockers"][1]:
-        lines += [f"- {i}" for i in F["blockers"][1]]
+        lines += [f"{ctx.bullet(n)} {i}" for n, i in enumerate(F["blockers"][1])]
     else:
         lines.append(f"- {F['blockers_none']}" if F["blockers_none"] != "-" else ctx.tpl(ctx.choice(ctx.L["no_blockers"])))
     if F["closed"][1]:

@@ -96,9 +96,11 @@ def _families_by(lang: str, split: str) -> list[Family]:
     return [f for f in FAMILIES if f.lang == lang and f.split == split]
 
 
-def synthesize(n: int, seed: int = 0, inject_share: float = 0.0) -> list[Example]:
+def synthesize(n: int, seed: int = 0, inject_share: float = 0.0, rich: bool = False) -> list[Example]:
     """``n`` examples, deterministic for ``seed``; every gold record is validated by the built-in schema.
-    ``inject_share``: share of training reports with an injected snippet (``synth.injection``), gold unchanged."""
+    ``inject_share``: share of training reports with an injected snippet (``synth.injection``), gold unchanged.
+    ``rich``: training reports draw more blockers, more of them without a ticket, and also use wordings, durations
+    and list markers that val and test never do (``Record.rich``); val and test are the same either way."""
     if n < 0:
         raise ValueError("n must be >= 0")
     schema = builtin_schema()
@@ -110,7 +112,7 @@ def synthesize(n: int, seed: int = 0, inject_share: float = 0.0) -> list[Example
         split = rng.choices(SPLITS, weights=SPLIT_WEIGHTS)[0]
         family = rng.choice(pools[(lang, split)])
         for _ in range(_MAX_ATTEMPTS):
-            rec = make_record(rng, lang)
+            rec = make_record(rng, lang, rich=rich and split == "train")
             text, raw = render(rng, family, rec)
             if _problem(text, raw, rec) is None:
                 break

@@ -55,6 +55,23 @@ LEXICON: dict = {
         "{Cause} slowed {act} down a bit.", "We had {cause} that held us up somewhat.",
         "There was {cause}, so {act} ran a little late.", "{Cause} cost us some time.",
     ],
+    # Training-only wordings (``Record.rich``): blockers told as events, as people write them, not as "delays".
+    "blk_td_rich": [
+        "{Cause} ({t}): {act} on hold for {d}.", "{T} – {cause}, which cost us {d}.",
+        "With {cause} ({t}) we spent {d} unable to move on {act}.", "{Cause}, logged as {t}; that ate {d}.",
+    ],
+    "blk_t_rich": [
+        "{Cause}, raised as {t}; {act} is stuck meanwhile.", "Still waiting on {cause} ({t}), which holds up {act}.",
+        "{T}: {cause}, {act} on hold.",
+    ],
+    "blk_d_rich": [
+        "{Cause}, so we stopped {act} for {d}.", "{Cause}: {d} without being able to work on {act}.",
+        "{Cause} and {act} sat idle for {d}.", "{Cause} ate {d}.", "{Cause} (no ticket), {d} lost.",
+    ],
+    "blk_none_rich": [
+        "{Cause}, so we stopped {act} for the rest of the afternoon.", "Still waiting on {cause}, which holds up {act}.",
+        "{Cause}; {act} is on hold until it's sorted.", "Also {cause}, no ticket yet.", "{Cause} and we had to stop {act}.",
+    ],
     "no_blockers": ["No blockers.", "No issues today.", "Nothing blocking us.", "No impediments to report.", "Smooth day, no problems."],
     "closed": [
         "Closed {t}, no impact.", "{T} resolved, no delay.", "{T} fixed with no delay to the plan.",
@@ -142,6 +159,11 @@ LEXICON: dict = {
     "blk_item_t": ["{t} (delay not quantified)", "{t}: {cause}, delay not estimated", "{t} – some delay"],
     "blk_item_d": ["{Cause}: {d} lost", "{Cause} ({d})", "{Cause}, delay of {d}"],
     "blk_item_none": ["{Cause} (delay not quantified)", "{Cause}, impact TBD"],
+    "blk_item_td_rich": ["{t}: {cause}, lost {d}", "{Cause} ({t}) → {d} idle"],
+    "blk_item_t_rich": ["{t}: {cause}, {act} on hold", "{Cause} (raised {t})"],
+    "blk_item_d_rich": ["{Cause}, lost {d}", "{Cause}: {d} unable to work", "{Cause}, {act} stopped for {d}"],
+    "blk_item_none_rich": ["{Cause}, {act} stopped for the rest of the afternoon", "{Cause}: {act} on hold",
+                           "{Cause} (no ticket yet)", "{Cause}"],
     "closed_item": ["{t} (no impact)", "{t}, resolved with no delay"],
     "chat": {
         "done": ["done:", "shipped:", "✅", "finished:"],

@@ -71,6 +71,24 @@ LEXICON: dict = {
         "{Cause} retrasó algo {act}.", "Tuvimos {cause} que nos frenó un poco.",
         "Hubo {cause}, con algo de retraso en {act}.", "{Cause} nos hizo perder algo de tiempo.",
     ],
+    # Training-only wordings (``Record.rich``): blockers told as events, as people write them, not as "delays".
+    "blk_td_rich": [
+        "{Cause} ({t}): {act} sin avanzar {d}.", "{T} – {cause}, nos ha costado {d}.",
+        "Con {cause} ({t}) estuvimos {d} sin poder avanzar en {act}.", "{Cause}, abierto el {t}; se nos fueron {d}.",
+    ],
+    "blk_t_rich": [
+        "{Cause}, lo hemos abierto como {t}; mientras tanto {act} no avanza.",
+        "Seguimos esperando por {cause} ({t}) y eso nos frena {act}.", "{T}: {cause}, {act} en espera.",
+    ],
+    "blk_d_rich": [
+        "{Cause}, así que paramos {act} {d}.", "{Cause}: {d} sin poder trabajar en {act}.",
+        "{Cause}: {act} sin poder avanzar durante {d}.", "{Cause}, nos comió {d}.", "{Cause} (sin ticket): se nos fueron {d}.",
+    ],
+    "blk_none_rich": [
+        "{Cause}, paramos {act} el resto de la tarde.", "Seguimos esperando por {cause}, y eso nos frena {act}.",
+        "{Cause}; {act} queda en pausa hasta que se resuelva.", "Además {cause}, sin ticket todavía.",
+        "{Cause} y tuvimos que parar {act}.",
+    ],
     "no_blockers": [
         "No hubo problemas.", "Sin bloqueos.", "Ningún bloqueo que reportar.", "Hoy sin incidencias.",
         "Nada nos ha frenado hoy.", "No hay impedimentos.",
@@ -186,6 +204,11 @@ LEXICON: dict = {
     "blk_item_t": ["{t} (retraso sin cuantificar)", "{t}: {cause}, sin estimar el retraso", "{t} – algo de retraso"],
     "blk_item_d": ["{Cause}: {d} de retraso", "{Cause} ({d})", "{Cause}, retraso de {d}"],
     "blk_item_none": ["{Cause} (retraso sin cuantificar)", "{Cause}, impacto por determinar"],
+    "blk_item_td_rich": ["{t}: {cause}, perdimos {d}", "{Cause} ({t}) → {d} sin avanzar"],
+    "blk_item_t_rich": ["{t}: {cause}, {act} en espera", "{Cause} (abierto {t})"],
+    "blk_item_d_rich": ["{Cause}, perdimos {d}", "{Cause}: {d} sin poder trabajar", "{Cause}, {act} sin avanzar {d}"],
+    "blk_item_none_rich": ["{Cause}, paramos {act} el resto de la tarde", "{Cause}: {act} en pausa",
+                           "{Cause} (sin ticket todavía)", "{Cause}"],
     "closed_item": ["{t} (sin impacto)", "{t}: sin retraso"],
     # Chat: abbreviated labels, then one or two lines.
     "chat": {

@@ -81,7 +81,7 @@ def _duration_candidates(hours: float, lang: str) -> list[str]:
     forms: list[str] = []
     for language in (lang, "en" if lang == "es" else "es"):
         try:
-            forms += surface.duration_forms(hours, language)
+            forms += surface.duration_forms(hours, language, rich=True)
         except ValueError:
             pass
     return forms

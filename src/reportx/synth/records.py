@@ -19,6 +19,10 @@ LEXICONS: dict[str, ModuleType] = {"es": lexicon_es, "en": lexicon_en}
 
 NULL_RATE = 0.22
 BLOCKER_COUNT_WEIGHTS = (0.40, 0.34, 0.18, 0.08)  # 0, 1, 2, 3 blockers
+# A rich record (training only, see ``generate.synthesize``) has more blockers and more of them without a ticket,
+# as reports people write do: several problems a day, most of them never ticketed.
+RICH_BLOCKER_COUNT_WEIGHTS = (0.30, 0.30, 0.26, 0.14)
+TICKETLESS_RATE, RICH_TICKETLESS_RATE = 0.25, 0.45
 STATUS_WEIGHTS = {"Verde": 0.45, "Amarillo": 0.30, "Rojo": 0.25}
 _ARTICLES = {"el": (False, False), "la": (True, False), "los": (False, True), "las": (True, True), "the": (False, False)}
 
@@ -76,6 +80,7 @@ class Record:
     next_ticket: str | None
     sender: tuple[str, str]
     recipient: str
+    rich: bool = False  # training only: the report may also use the lexicon's "_rich" wordings and durations
 
     def gold(self, project: str | None = None, client: str | None = None) -> dict:
         """The gold record; ``project``/``client`` override the names when a family rewrites them (ALL CAPS)."""
@@ -147,8 +152,9 @@ def _maybe(rng: random.Random, p_null: float = NULL_RATE) -> bool:
     return rng.random() >= p_null
 
 
-def make_record(rng: random.Random, lang: str) -> Record:
-    """Draw one random record for a report in ``lang``."""
+def make_record(rng: random.Random, lang: str, rich: bool = False) -> Record:
+    """Draw one random record for a report in ``lang``; ``rich``: a training record with more, and more varied,
+    blockers (``Record.rich``)."""
     lex = LEXICONS[lang]
     domain = rng.choices(vocab.DOMAINS, weights=vocab.DOMAIN_WEIGHTS)[0]
     kind = rng.random()
@@ -190,11 +196,11 @@ def make_record(rng: random.Random, lang: str) -> Record:
 
     taken: set[str] = set()
     causes = lex.CAUSES[domain] + lex.CAUSES["any"]
-    n_blockers = rng.choices(range(4), weights=BLOCKER_COUNT_WEIGHTS)[0]
+    n_blockers = rng.choices(range(4), weights=RICH_BLOCKER_COUNT_WEIGHTS if rich else BLOCKER_COUNT_WEIGHTS)[0]
     chosen_causes = rng.sample(causes, n_blockers)
     blockers = []
     for cause in chosen_causes:
-        ticket = _ticket_id(rng, domain, taken) if _maybe(rng, 0.25) else None
+        ticket = _ticket_id(rng, domain, taken) if _maybe(rng, RICH_TICKETLESS_RATE if rich else TICKETLESS_RATE) else None
         hours = draw_hours(rng) if _maybe(rng, 0.2) else None
         cause = cause.replace("{vendor}", rng.choice(vocab.VENDORS))
         blockers.append(BlockerFact(ticket=ticket, hours=hours, cause=cause, act=rng.choice(lex.ACTS[domain])))
@@ -220,5 +226,5 @@ def make_record(rng: random.Random, lang: str) -> Record:
         lang=lang, domain=domain, project=project, status=status, client=client, spent=spent, total=total,
         remaining=remaining, pct=pct, budget_mode=budget_mode, milestone=milestone, progress=progress,
         blockers=tuple(blockers), closed_tickets=closed, next_step=next_step, next_ticket=next_ticket,
-        sender=sender, recipient=other[0].split()[0],
+        sender=sender, recipient=other[0].split()[0], rich=rich,
     )

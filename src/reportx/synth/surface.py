@@ -178,10 +178,22 @@ _NAMED: dict[str, dict[float, tuple[tuple[str, ...], tuple[str, ...]]]] = {
 }
 
 
-def duration_forms(hours: float, lang: str, voice: bool = False) -> list[str]:
+# More ways people say a duration, written only in rich (training) reports; every one reads back through
+# ``conventions.parse_hours``.
+_RICH_NAMED: dict[str, dict[float, tuple[str, ...]]] = {
+    "es": {0.75: ("cuarenta y cinco minutos",), 2: ("un par de horas",), 3: ("tres horitas",),
+           8: ("toda la jornada", "la jornada completa", "todo el día", "una jornada entera"),
+           16: ("un par de días", "dos jornadas completas")},
+    "en": {0.75: ("forty-five minutes", "forty five minutes"), 2: ("a couple of hours",), 4: ("~4 hrs",),
+           8: ("all day", "the whole day", "a full day"), 16: ("a couple of days", "two full days")},
+}
+
+
+def duration_forms(hours: float, lang: str, voice: bool = False, rich: bool = False) -> list[str]:
     """Every surface for a delay of ``hours``: "2 horas", "3h", "media hora", "día y medio", "2 days"...
 
-    ``voice`` keeps only what a dictation transcript would show (no "3h", no "45 min").
+    ``voice`` keeps only what a dictation transcript would show (no "3h", no "45 min"); ``rich`` adds the
+    training-only forms ("toda la jornada", "a couple of hours").
     """
     spoken: list[str] = []
     short: list[str] = []
@@ -196,15 +208,17 @@ def duration_forms(hours: float, lang: str, voice: bool = False) -> list[str]:
     if named:
         spoken += [f for f in named[0] if f not in spoken]
         short += [f for f in named[1] if f not in short]
+    if rich:
+        spoken += [f for f in _RICH_NAMED[lang].get(hours, ()) if not (voice and "~" in f)]
     forms = spoken if voice else spoken + short
     if not forms:
         raise ValueError(f"no surface for {hours} hours")
     return forms
 
 
-def render_duration(rng: random.Random, hours: float, lang: str, voice: bool = False) -> str:
+def render_duration(rng: random.Random, hours: float, lang: str, voice: bool = False, rich: bool = False) -> str:
     """One surface for a delay in hours."""
-    return rng.choice(duration_forms(hours, lang, voice))
+    return rng.choice(duration_forms(hours, lang, voice, rich))
 
 
 def draw_hours(rng: random.Random) -> float:

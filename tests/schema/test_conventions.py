@@ -95,7 +95,15 @@ def test_a_word_without_a_number_names_no_ticket(value):
 @pytest.mark.parametrize(
     "value, expected",
     [("'Alpha'", "Alpha"), ("Proyecto Alpha", "Alpha"), ("«Fénix»", "Fénix"), ("the project Nova", "Nova"),
-     ("Nova project", "Nova"), ("PRJ-2041", "PRJ-2041"), ('"Data Lake Norte"', "Data Lake Norte")],
+     ("Nova project", "Nova"), ("PRJ-2041", "PRJ-2041"), ('"Data Lake Norte"', "Data Lake Norte"),
+     # a subject line's tail names the report; any other tail is the name's
+     ("Portal del Empleado – martes", "Portal del Empleado"), ("Harbourside – daily update", "Harbourside"),
+     ("Nómina360 - Daily 22/05", "Nómina360"), ("Orión — informe semanal", "Orión"), ("Atlas | Week 12", "Atlas"),
+     ("Northgate Tower – Phase 2", "Northgate Tower – Phase 2"), ("Coastal Flood Defence – Phase 3",
+     "Coastal Flood Defence – Phase 3"), ("Ridgeway HQ fit-out", "Ridgeway HQ fit-out"),
+     ("Estado Sólido - Fase 2", "Estado Sólido - Fase 2"), ("Update Hub", "Update Hub"),
+     # spoken punctuation of a dictation
+     ("orión coma", "orión"), ("Granite period", "Granite"), ("Punto", "Punto")],
 )
 def test_project_names(value, expected):
     assert parse_project_name(value) == expected

@@ -186,16 +186,34 @@ def _trimmed_text(value: Any) -> str | None:
 _QUOTES = "\"'«»“”‘’`"
 _PROJECT_WORD = re.compile(r"^(?:(?:el|the)\s+)?(?:proyecto|project)\s*:?\s+", re.IGNORECASE)
 _PROJECT_SUFFIX = re.compile(r"\s+(?:project|proyecto)$", re.IGNORECASE)
+# A subject line's tail after a spaced dash names the report, not the project: "Portal del Empleado – martes",
+# "Harbourside – daily update", "Nómina360 - Daily 22/05". A tail that is anything else stays ("Northgate Tower –
+# Phase 2").
+_REPORT_TAIL_WORDS = (
+    r"(?:daily|weekly)(?:\s+(?:update|status|report|stand-?up))?", r"update", r"status(?:\s+report)?", r"report",
+    r"stand-?up", r"summary", r"recap", r"informe(?:\s+(?:diario|semanal))?", r"resumen(?:\s+(?:diario|semanal))?",
+    r"reporte", r"parte(?:\s+diario)?", r"seguimiento", r"actualizaci[oó]n", r"estado",
+    r"lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo",
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday", r"(?:semana|week)\s*\d+",
+    r"\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?",
+)
+_PROJECT_REPORT_TAIL = re.compile(
+    r"\s+[-\u2013\u2014|]\s+(?:" + "|".join(_REPORT_TAIL_WORDS) + r")(?![\w])[^-\u2013\u2014|]{0,30}$", re.IGNORECASE
+)
+# Punctuation a dictation transcript spells out, after the name: "orión coma", "Granite period".
+_PROJECT_SPOKEN_PUNCTUATION = re.compile(r"(?<=\w)\s+(?:coma|punto|comma|period|full\s+stop)$", re.IGNORECASE)
 
 
 def parse_project_name(value: Any) -> str | None:
-    """A project name as written, without quotes and without the word "proyecto"/"project"."""
+    """A project name as written, without quotes and without the word "proyecto"/"project", nor a subject line's
+    tail that names the report ("– daily update", "- martes 12/03") or a dictated "coma"/"period" after it."""
     text = _trimmed_text(value)  # a name is never read as a "nothing" phrase (a project "Nada Igual")
     if text is None:
         return None
     text = text.strip(_QUOTES + " ")
     text = _PROJECT_WORD.sub("", text)
     text = _PROJECT_SUFFIX.sub("", text).strip(_QUOTES + " ")
+    text = _PROJECT_SPOKEN_PUNCTUATION.sub("", _PROJECT_REPORT_TAIL.sub("", text)).strip(_QUOTES + " ")
     return text or None
 
 

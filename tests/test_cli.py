@@ -79,6 +79,14 @@ def test_synth_out_must_be_a_directory(tmp_path):
     assert_one_line_error(run_cli("synth", "--n", "5", "--out", str(file)))
 
 
+def test_synth_rich_changes_only_the_training_split(tmp_path):
+    for flag in ("--plain", "--rich"):
+        assert run_cli("synth", "--n", "60", "--out", str(tmp_path / flag), "-q", flag).returncode == 0
+    for split in ("val", "test"):
+        assert (tmp_path / "--plain" / f"{split}.jsonl").read_bytes() == (tmp_path / "--rich" / f"{split}.jsonl").read_bytes()
+    assert (tmp_path / "--plain" / "train.jsonl").read_bytes() != (tmp_path / "--rich" / "train.jsonl").read_bytes()
+
+
 def test_unknown_option_is_a_usage_error():
     result = run_cli("synth", "--no-such-option")
     assert result.returncode == 2

@@ -245,7 +245,9 @@ def summarise(
 
 
 def summarise_costs(costs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Tokens per report, latency p50 / p95 and reports per second, from extraction provenance."""
+    """Tokens per report, latency p50 / p95 and reports per second, from extraction provenance. Reports per second
+    is n / the sum of latencies, right for reports extracted one at a time (``reportx eval`` replaces it with n /
+    its measured wall time, as batched reports overlap)."""
     seconds = [c["seconds"] for c in costs if c.get("seconds") is not None]
     if not seconds:
         return {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,8 +166,14 @@ def evaluate(
     for spec in systems:
         if not quiet:
             print(f"reportx eval: {spec.name}: {len(gold)} reports", file=sys.stderr, flush=True)
+        start = time.perf_counter()
         predictions = run_system(spec, [g.text for g in gold], schema_spec, engines, quiet, threads)
+        wall = time.perf_counter() - start
         summary, scored = score_all(schema, gold, predictions)
+        # Throughput over the system's whole run (its model's loading included): with batch > 1 reports are in
+        # flight together, so the sum of their latencies, which summarise_costs divides by, overstates the time.
+        summary["wall_s"] = round(wall, 2)
+        summary["reports_per_second"] = len(gold) / wall if wall > 0 else None
         summary["system"] = spec.describe()
         results[spec.name] = summary
         errors += field_errors(scored, system=spec.name)

@@ -287,7 +287,8 @@ class Extractor:
         self._decoder: ConstrainedDecoder | None
         try:
             choices = label_choices(self.schema) if self.answer == "quotes" else None
-            self._decoder = ConstrainedDecoder.for_schema(engine, decoded, max_tokens=max_tokens, choices=choices)
+            self._decoder = ConstrainedDecoder.for_schema(engine, decoded, max_tokens=max_tokens, choices=choices,
+                                                          item_bias=config.item_bias)
         except SchemaNotSupported as exc:
             self._decoder = None
             self.notices.append(f"constrained decoding is not available for this schema: {exc}")

@@ -28,7 +28,7 @@ from reportx.labelled import read_labelled
 from reportx.schema import load_schema
 
 #: The ExtractConfig fields a system may set, by their ``--system`` key.
-SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged", "batch", "item_bias")
+SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged", "batch")
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,6 @@ class SystemSpec:
     @property
     def batch(self) -> int:
         return self.config.batch
-
-    @property
-    def item_bias(self) -> float:
-        return self.config.item_bias
 
     def describe(self) -> dict[str, Any]:
         """The system as results.json records it."""

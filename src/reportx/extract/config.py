@@ -30,9 +30,6 @@ MAX_WORKERS = 64
 #: Reports decoded at once by default: measured fastest of 1, 16 and 32 on 64 reports (docs/extraction-speed.md).
 DEFAULT_BATCH = 16
 
-#: Bound of ``item_bias`` either way: a logit margin past this decides every list by the bias alone.
-MAX_ITEM_BIAS = 20.0
-
 #: Each option's error message, as the CLI names it.
 _MESSAGES = {
     "mode": "--mode must be one of fewshot, finetuned, got {!r}",
@@ -44,7 +41,6 @@ _MESSAGES = {
     "prompt_format": "prompt format must be one of auto, completion, chat, got {!r}",
     "batch": f"--batch must be between 1 and {MAX_BATCH}, got {{}}",
     "workers": f"--workers must be between 1 and {MAX_WORKERS}, got {{}}",
-    "item_bias": f"--item-bias must be between -{MAX_ITEM_BIAS:g} and {MAX_ITEM_BIAS:g}, got {{}}",
 }
 
 
@@ -69,8 +65,6 @@ class ExtractConfig(BaseModel):
             The records are the same either way (llama.cpp runs batch-invariant, :mod:`reportx.llamacpp`).
         workers: worker processes extracting at once (:mod:`reportx.extract.workers`), each loading its own model;
             ``threads`` is then per worker (None: the CPUs divided by the workers). 1 (default): this process.
-        item_bias: constrained decoding only: log-odds added to starting another list item against ending the
-            list (:class:`~reportx.extract.constrain.ConstrainedDecoder`); 0 is plain greedy decoding.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -91,7 +85,6 @@ class ExtractConfig(BaseModel):
     batch: int = Field(default=DEFAULT_BATCH, ge=1, le=MAX_BATCH)
     review_below: float | None = Field(default=None, ge=0.0, le=1.0)
     workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
-    item_bias: float = Field(default=0.0, ge=-MAX_ITEM_BIAS, le=MAX_ITEM_BIAS)
 
     @classmethod
     def make(cls, **values: Any) -> ExtractConfig:

@@ -287,8 +287,7 @@ class Extractor:
         self._decoder: ConstrainedDecoder | None
         try:
             choices = label_choices(self.schema) if self.answer == "quotes" else None
-            self._decoder = ConstrainedDecoder.for_schema(engine, decoded, max_tokens=max_tokens, choices=choices,
-                                                          item_bias=config.item_bias)
+            self._decoder = ConstrainedDecoder.for_schema(engine, decoded, max_tokens=max_tokens, choices=choices)
         except SchemaNotSupported as exc:
             self._decoder = None
             self.notices.append(f"constrained decoding is not available for this schema: {exc}")

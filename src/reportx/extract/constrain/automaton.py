@@ -193,27 +193,6 @@ def step_bytes(state: State, data: bytes) -> State | None:
     return state
 
 
-ArrayEvent = Literal["item", "close"]
-
-
-def array_event(state: State, data: bytes) -> ArrayEvent | None:
-    """What ``data`` (allowed after ``state``) first does to an array: start another item (``"item"``), close it
-    (``"close"``), or neither (None; a bracket or comma inside a string is text, not structure). The decoder's
-    item bias (:class:`~reportx.extract.constrain.decoder.ConstrainedDecoder`) weighs the one against the other."""
-    for b in data:
-        nxt = step(state, b)
-        if nxt is None:
-            return None
-        before = {i: f.n_items for i, f in enumerate(state) if isinstance(f, ArrFrame)}
-        after = {i: f.n_items for i, f in enumerate(nxt) if isinstance(f, ArrFrame)}
-        if b == CLOSE_BRACKET and len(after) < len(before):
-            return "close"
-        if any(n > before.get(i, 0) for i, n in after.items()):
-            return "item"
-        state = nxt
-    return None
-
-
 def is_complete(state: State) -> bool:
     """True when the value is finished (a trailing number counts as finished)."""
     return all(isinstance(f, NumFrame) and f.phase in NUMBER_CAN_END for f in state)

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from reportx.extract.constrain.automaton import array_event
 from reportx.extract.constrain.compiler import Chooser, compile_schema
 from reportx.extract.constrain.cursor import Cursor
 from reportx.extract.constrain.nodes import Node, has_quotes
@@ -62,17 +61,12 @@ class ConstrainedDecoder:
     node: Node
     max_tokens: int = 384
     heal: bool = True
-    #: Log-odds added to starting another array item against closing the array (0: plain greedy). A small model
-    #: tends to end a list early (a report's third blocker dropped); a positive bias lets a token that starts an
-    #: item win when its logit is within ``item_bias`` of the closing one's. Only where the constraint is the
-    #: schema automaton, whose state says what a token does to an array.
-    item_bias: float = 0.0
 
     @classmethod
     def for_schema(cls, engine: Engine, json_schema: dict[str, Any], max_tokens: int = 384,
-                   choices: Mapping[str, Chooser] | None = None, item_bias: float = 0.0) -> ConstrainedDecoder:
-        """The decoder of a JSON Schema; ``choices``: see :func:`compile_schema`; ``item_bias``: see the field."""
-        return cls(engine, compile_schema(json_schema, choices), max_tokens, item_bias=item_bias)
+                   choices: Mapping[str, Chooser] | None = None) -> ConstrainedDecoder:
+        """The decoder of a JSON Schema; ``choices``: see :func:`compile_schema`."""
+        return cls(engine, compile_schema(json_schema, choices), max_tokens)
 
     @property
     def needs_source(self) -> bool:
@@ -130,34 +124,7 @@ class ConstrainedDecoder:
         """The allowed token of highest logit, the constraint's state after it, and its probability under the
         model's unmasked distribution (low when the constraint overrode the model's favourite)."""
         token, nxt = self._allowed(constraint, logits)
-        if self.item_bias:
-            token, nxt = self._weigh_items(constraint, logits, token, nxt)
         return token, nxt, token_probability(logits, token)
-
-    def _weigh_items(self, constraint: Constraint[Any], logits: np.ndarray, token: int, nxt: Any) -> tuple[int, Any]:
-        """``token`` unless it closes an array (starts an item, for a negative bias) and an allowed token doing
-        the other within ``|item_bias|`` of its logit exists: then the best such token."""
-        state = getattr(constraint, "state", None)
-        if not isinstance(state, tuple):  # another engine's constraint: its state says nothing about arrays
-            return token, nxt
-        event = array_event(state, self.engine.piece(token))
-        want = "item" if event == "close" and self.item_bias > 0 else \
-            "close" if event == "item" and self.item_bias < 0 else None
-        if want is None:
-            return token, nxt
-        floor = logits[token] - abs(self.item_bias)
-        window = min(CANDIDATE_WINDOWS[0], logits.shape[0])
-        top = np.argpartition(-logits, window - 1)[:window]
-        for t in top[np.argsort(-logits[top], kind="stable")]:
-            t = int(t)
-            if logits[t] < floor:
-                break
-            if t == token:
-                continue
-            after = self._check(constraint, t)
-            if after is not None and array_event(state, self.engine.piece(t)) == want:
-                return t, after
-        return token, nxt
 
     def _allowed(self, constraint: Constraint[Any], logits: np.ndarray) -> tuple[int, Any]:
         token = int(np.argmax(logits))

@@ -8,7 +8,8 @@ that its peak RSS is its own) over the same synthetic reports, model loading lef
   (no fine-tuned adapter exists without reportx). It is slow, so it runs on the first ``--peer-n`` reports.
 * **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), bundled adapter.
 * **reportx batched**: the same with ``--batch B`` reports decoded at once (``reportx.extract.batched``). With
-  ``--workers N`` > 1: in N worker processes (``reportx extract --workers N``, ``reportx.extract.workers``), each
+  ``--workers N`` > 1 (by default, as many as ``reportx extract`` would run: one per CPU on more reports than
+  a batch holds): in N worker processes (``reportx extract --workers N``, ``reportx.extract.workers``), each
   with its own model, ``--batch-threads`` threads and every N-th report; the time runs from the fork to the last
   result, model loading included (a worker decodes its first reports together, so no warm-up report can be timed
   apart: an earlier version that started the clock at the warm-up results left most of the first batches out);
@@ -23,7 +24,7 @@ explains it (the first token where the two answers part, and the probability eac
 field accuracy of both against the gold records.
 
     python bench/extract_speed.py --n 200 --split test --peer-n 20 --batch 16
-    python bench/extract_speed.py --n 128 --skip peer bound --batch 16 --batch-threads 1 --workers 2
+    python bench/extract_speed.py --n 128 --skip peer bound --batch 16 --batch-threads 2 --workers 1
 """
 
 from __future__ import annotations
@@ -243,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads, sequential rows (default 1)")
     ap.add_argument("--batch-threads", type=int, default=1, help="llama.cpp threads, batched rows (default 1; per "
                     "worker with --workers)")
-    ap.add_argument("--workers", type=int, default=1, help="worker processes for the batched row, as reportx extract "
-                    "--workers (default 1: one process)")
+    ap.add_argument("--workers", type=int, default=None, help="worker processes for the batched row, as reportx "
+                    "extract --workers (default: as reportx extract picks them for --n reports and --batch-threads "
+                    "threads each, reportx.extract.workers.auto_workers)")
     ap.add_argument("--constrained", action="store_true", help="reportx rows decode constrained (default: free, "
                     "with a constrained retry, as reportx extract)")
     ap.add_argument("--skip", nargs="*", default=[], choices=SYSTEMS, help="rows to leave out")
@@ -253,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input", help=argparse.SUPPRESS)
     ap.add_argument("--output", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.workers is None:
+        from reportx.extract.config import ExtractConfig
+        from reportx.extract.workers import auto_workers
+
+        args.workers = auto_workers(ExtractConfig.make(batch=args.batch, threads=args.batch_threads), args.n)
     if args.child:
         args.system = args.child
         return child(args)

@@ -29,6 +29,15 @@ def test_repacking_is_off_during_load_and_restored_after(monkeypatch):
     assert original().use_extra_bufts is True  # llama.cpp's own default, which the loader overrides
 
 
+def test_a_model_loaded_to_run_marks_the_process_as_unfit_to_fork_workers(monkeypatch):
+    monkeypatch.setattr(llamacpp, "_RAN", False)
+    monkeypatch.setattr("llama_cpp.Llama", lambda model_path, **kwargs: object())
+    llamacpp.load_llama("model.gguf", vocab_only=True)  # the tokenizer alone: no thread pool
+    assert not llamacpp.ran_in_this_process()
+    llamacpp.load_llama("model.gguf", n_ctx=64)
+    assert llamacpp.ran_in_this_process()
+
+
 def test_repacking_stays_on_when_allowed(monkeypatch):
     from llama_cpp import llama_cpp as C
 

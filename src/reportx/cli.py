@@ -390,15 +390,17 @@ def extract_cmd(
                      "docs/extraction-speed.md."),
     ] = DEFAULT_BATCH,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option("--workers", metavar="N", help="Worker processes extracting at once (1-64; 1: this process "
-                     "alone). Each worker loads its own copy of the model (memory x N) and takes every N-th "
-                     "report; records are still written in input order, each once, with the same resume and "
-                     "errors file. --threads is per worker (default: the CPUs divided by N). On 2 cores, 2 workers x "
-                     "1 thread ran as fast as 1 process x 2 threads, for twice the memory "
-                     "(docs/extraction-speed.md). The records are those of --workers 1. A worker that dies stops "
-                     "the run (exit 2; re-run to resume). Not with --ray (use --actors)."),
-    ] = 1,
+                     "alone). Each worker loads its own copy of the model (about 1 GB each with the default one) "
+                     "and takes every N-th report; records are still written in input order, each once, with the "
+                     "same resume and errors file, and they are those of --workers 1. --threads is per worker "
+                     "(default: the CPUs divided by N). Default: one process while the reports fit in one --batch, "
+                     "else one single-threaded worker per CPU (at most 8, within half the free memory): on 2 cores "
+                     "2 workers x 1 thread ran 1.03 reports/s, 1 process x 2 threads 0.87 "
+                     "(docs/extraction-speed.md). A worker that dies stops the run (exit 2; re-run to resume). "
+                     "Not with --ray (use --actors).", show_default=False),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option("--limit", "-n", metavar="N", help="Extract only the first N reports found.", show_default=False),
@@ -451,7 +453,7 @@ def extract_cmd(
         fmt=fmt, errors=errors, overwrite=overwrite, quiet=quiet, limit=limit,
     )
     if ray or ray_address is not None or actors is not None or fmt == "parquet":
-        if workers > 1:
+        if workers is not None and workers > 1:
             raise ReportxError("--workers does not combine with --ray: Ray runs one model per actor (use --actors)")
         from reportx.scale.run import run_ray_batch
 

@@ -155,9 +155,22 @@ def load_llama(model_path: str, **kwargs: Any):
     This is reportx's one construction of a ``llama_cpp.Llama``."""
     from llama_cpp import Llama
 
+    global _RAN
     check_gguf_files(model_path, kwargs.get("lora_path"))
     with contextlib.nullcontext() if repack_enabled() else _no_repack():
-        return Llama(model_path, **kwargs)
+        llama = Llama(model_path, **kwargs)
+    _RAN = _RAN or not kwargs.get("vocab_only", False)
+    return llama
+
+
+_RAN = False  # set once this process has loaded a model to run (see ran_in_this_process)
+
+
+def ran_in_this_process() -> bool:
+    """Whether this process has loaded a llama.cpp model to run. Its OpenMP thread pool does not survive a fork: a
+    process forked after it would hang in its first decode, so :mod:`reportx.extract.workers` forks no worker by
+    itself then."""
+    return _RAN
 
 
 # llama.cpp's log ------------------------------------------------------------------------------------------------

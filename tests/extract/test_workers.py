@@ -21,10 +21,11 @@ import pytest
 
 import reportx.extract.extractor as extractor_module
 from reportx.errors import ReportxError
+from reportx.extract import workers as workers_module
 from reportx.extract.batch import BatchOptions, run_batch
 from reportx.extract.config import ExtractConfig
 from reportx.extract.engine import available_cpus
-from reportx.extract.workers import WORKERS_PER_CPU, WorkerPool, worker_threads
+from reportx.extract.workers import WORKER_MEMORY_BYTES, WORKERS_PER_CPU, WorkerPool, auto_workers, worker_threads
 
 from .conftest import SAMPLES, cli_env
 from .fake_extract import FakeExtractor, FakeSetup
@@ -170,6 +171,53 @@ def test_pool_shares_out_items_and_threads(fake_model, tmp_path):
         assert pool.config.threads == 3  # --threads is per worker
         assert len(list(pool.results())) == 3
     assert worker_threads(1) == max(1, min(8, available_cpus()))
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """As if this test process had not run llama.cpp (earlier model tests in it have)."""
+    monkeypatch.setattr("reportx.llamacpp._RAN", False)
+
+
+def test_auto_workers_fork_only_past_one_batch_and_within_cpus_and_memory(fresh_process, monkeypatch, tmp_path):
+    monkeypatch.setattr(workers_module, "available_memory", lambda: 64 * WORKER_MEMORY_BYTES)
+    monkeypatch.setattr("reportx.extract.engine.available_cpus", lambda: 4)
+    auto = ExtractConfig.make()  # --workers not given
+    assert auto.workers is None
+    assert auto_workers(auto, 16) == 1  # one batch holds them: one process
+    assert auto_workers(auto, 17) == 2  # two batches to fill
+    assert auto_workers(auto, 1000) == 4  # one per CPU
+    assert auto_workers(ExtractConfig.make(threads=2), 1000) == 2  # --threads CPUs each
+    assert auto_workers(ExtractConfig.make(batch=1), 1000) == 1  # --batch 1: one report at a time, one process
+    assert auto_workers(ExtractConfig.make(workers=3), 5) == 3  # given: taken as given
+    monkeypatch.setattr(workers_module, "available_memory", lambda: 5 * WORKER_MEMORY_BYTES)
+    assert auto_workers(auto, 1000) == 2  # half the free memory, a worker's share each
+    model = tmp_path / "big.gguf"
+    model.write_bytes(b"\0" * 1024)
+    monkeypatch.setattr(workers_module, "WORKER_MEMORY_BYTES", 1024)
+    monkeypatch.setattr(workers_module, "available_memory", lambda: 8 * 1024)
+    assert auto_workers(ExtractConfig.make(model=str(model)), 1000) == 2  # a bigger model, fewer workers
+    monkeypatch.setattr(workers_module, "available_memory", lambda: 1)
+    assert auto_workers(auto, 1000) == 1  # never fewer than one
+    monkeypatch.setattr(workers_module, "available_memory", lambda: 64 * WORKER_MEMORY_BYTES)
+    monkeypatch.setattr("reportx.llamacpp._RAN", True)
+    assert auto_workers(auto, 1000) == 1  # llama.cpp ran here: a forked worker would hang
+
+
+def test_a_run_without_workers_option_forks_past_one_batch(fresh_process, fake_model, tmp_path, monkeypatch):
+    folder = write_reports(tmp_path / "in")
+    forked = []
+    real = WorkerPool.start
+    monkeypatch.setattr(WorkerPool, "start", lambda self: (forked.append(self.n), real(self))[1])
+    monkeypatch.setattr("reportx.extract.engine.available_cpus", lambda: 2)
+    one, auto = tmp_path / "one.jsonl", tmp_path / "auto.jsonl"
+    assert run_batch(BatchOptions(inputs=[str(folder)], output=str(one), quiet=True,
+                                  config=ExtractConfig.make(workers=1, batch=2))).extracted == len(NAMES)
+    assert not forked
+    assert run_batch(BatchOptions(inputs=[str(folder)], output=str(auto), quiet=True,
+                                  config=ExtractConfig.make(batch=2))).extracted == len(NAMES)
+    assert forked == [2]
+    assert auto.read_bytes() == one.read_bytes()
 
 
 def test_option_checks_are_one_line_each(fake_model, tmp_path):

@@ -74,7 +74,7 @@ def run_batch(opts: BatchOptions, stdin: BinaryIO | None = None, stdout: TextIO 
     for label, path in (("--model", config.model), ("--adapter", config.adapter)):
         if path is not None and not Path(path).is_file():
             raise ReportxError(f"{label} file not found: {path}")
-    if config.workers > 1:
+    if config.workers is not None and config.workers > 1:
         from reportx.extract.workers import check_workers
 
         check_workers(config, extractor=extractor, runner=runner)
@@ -201,18 +201,20 @@ def _refuse_inputs_as_outputs(inputs: list[str], items: list[InputItem], outputs
 
 def extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=None) -> None:
     """Extract ``todo`` and write each result, in input order, before the next is read: in this process, or with
-    ``config.workers`` > 1 in worker processes (:mod:`reportx.extract.workers`), each loading its own model."""
-    needs_model = any(it.text is not None and it.text.strip() for it in todo)
+    worker processes (``config.workers`` > 1, or :func:`~reportx.extract.workers.auto_workers` when it is None),
+    each loading its own model."""
+    from reportx.extract.workers import WorkerPool, auto_workers
+
+    reports = sum(1 for it in todo if it.text is not None and it.text.strip())
     with contextlib.ExitStack() as stack:
-        if needs_model and extractor is None and opts.config.workers > 1:
-            from reportx.extract.workers import WorkerPool
+        if reports and extractor is None and auto_workers(opts.config, reports) > 1:
 
             # Forked before this process starts a thread of its own (the progress bar's).
             pool = stack.enter_context(WorkerPool(opts.config, schema, todo, notices=None if opts.quiet else
                                                   functools.partial(_print_notices, err=err)))
             results = pool.results()
         else:
-            results = _extract_here(todo, opts, schema, err, extractor, needs_model)
+            results = _extract_here(todo, opts, schema, err, extractor, reports > 0)
         _write_results(todo, results, opts, sink, error_sink, summary, err)
 
 

@@ -64,7 +64,9 @@ class ExtractConfig(BaseModel):
         batch: reports decoded at once (:mod:`reportx.extract.batched`; default 16); 1 is sequential extraction.
             The records are the same either way (llama.cpp runs batch-invariant, :mod:`reportx.llamacpp`).
         workers: worker processes extracting at once (:mod:`reportx.extract.workers`), each loading its own model;
-            ``threads`` is then per worker (None: the CPUs divided by the workers). 1 (default): this process.
+            ``threads`` is then per worker (None: the CPUs divided by the workers). 1: this process. None
+            (default): one process while the reports fit in one batch, else one single-threaded worker per CPU
+            within memory (:func:`reportx.extract.workers.auto_workers`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -84,7 +86,7 @@ class ExtractConfig(BaseModel):
     prompt_format: PromptFormat = "auto"
     batch: int = Field(default=DEFAULT_BATCH, ge=1, le=MAX_BATCH)
     review_below: float | None = Field(default=None, ge=0.0, le=1.0)
-    workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
+    workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS)
 
     @classmethod
     def make(cls, **values: Any) -> ExtractConfig:

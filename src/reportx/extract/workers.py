@@ -56,6 +56,58 @@ EXIT_SECONDS = 5.0
 Message = tuple[str, Any]  # ("ready", notices) | ("result", ExtractionResult) | ("error", line)
 
 
+#: Most worker processes ``--workers`` picks by itself (:func:`auto_workers`), as :func:`batch_threads` caps threads.
+AUTO_MAX_WORKERS = 8
+#: A worker's memory with the default model at ``--batch 16``, rounded up from the measured peak RSS (0.86 GB,
+#: docs/extraction-speed.md); a model given with ``--model`` adds its file's size.
+WORKER_MEMORY_BYTES = 1 << 30
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new processes (Linux's MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def auto_workers(config: ExtractConfig, reports: int) -> int:
+    """``--workers`` when it is not given: one process while the reports fit in one batch (or with ``--batch 1``,
+    one at a time); past that, one single-threaded worker per CPU (``--threads`` CPUs each when given), no more
+    than the batches to fill, :data:`AUTO_MAX_WORKERS`, or half the available memory allows. One process also
+    where it has run llama.cpp already (a Python program extracting twice), which a fork would hang.
+
+    Why processes: with a 270M model a llama.cpp thread has too little work per step to share it well, and two
+    processes of one thread each outran one process of two threads, records unchanged (2-core AMD EPYC, 200 test
+    reports at --batch 16: 1.03 against 0.87 reports/s; docs/extraction-speed.md)."""
+    if config.workers is not None:
+        return config.workers
+    from reportx.llamacpp import ran_in_this_process
+
+    if config.batch <= 1 or reports <= config.batch or "fork" not in multiprocessing.get_all_start_methods() \
+            or ran_in_this_process():
+        return 1
+    from reportx.extract.engine import available_cpus
+
+    n = min(available_cpus() // (config.threads or 1), AUTO_MAX_WORKERS, -(-reports // config.batch))
+    memory = available_memory()
+    if memory is not None:
+        per_worker = WORKER_MEMORY_BYTES + (_file_size(config.model) if config.model else 0)
+        n = min(n, memory // 2 // per_worker)
+    return max(1, n)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def worker_threads(workers: int) -> int:
     """llama.cpp threads per worker when ``--threads`` is not given: the CPUs shared out, at least 1, at most 8."""
     from reportx.extract.engine import available_cpus
@@ -67,7 +119,7 @@ def check_workers(config: ExtractConfig, *, extractor: Any = None, runner: Any =
     """Refuse, in one :class:`ReportxError` line, ``workers`` > 1 where it cannot run: more than
     :data:`WORKERS_PER_CPU` per CPU, with another runner (Ray's actors), with an already loaded extractor (its
     model cannot be shared, and a fork after llama.cpp ran would hang), or without the fork start method."""
-    if config.workers <= 1:
+    if config.workers is None or config.workers <= 1:
         return
     from reportx.extract.engine import available_cpus
 
@@ -94,7 +146,7 @@ class WorkerPool:
     def __init__(self, config: ExtractConfig, schema: Any, items: Sequence[InputItem],
                  notices: Callable[[list[str]], None] | None = None) -> None:
         self.items = list(items)
-        self.n = max(1, min(config.workers, len(self.items)))
+        self.n = max(1, min(auto_workers(config, len(self.items)), len(self.items)))
         threads = config.threads or worker_threads(self.n)
         self.config = config.model_copy(update={"threads": threads, "workers": 1})
         self.schema = schema

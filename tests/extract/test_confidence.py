@@ -109,3 +109,14 @@ def test_fit_calibration_fits_one_map_per_field():
     assert calibration.apply({"a": {"joint": 0.15}})["a"] == pytest.approx(0.0)
     assert calibration.apply({"a": {"joint": 0.85}})["a"] == pytest.approx(1.0)
     assert calibration.apply({"b": {"joint": 0.5}})["b"] == pytest.approx(1.0)
+
+
+def test_fit_calibration_fits_platt_maps_on_request_and_refuses_other_methods():
+    scores = [{"a": {"joint": p}} for p in (0.1, 0.2, 0.3, 0.7, 0.8, 0.9)]
+    right = [{"a": p > 0.5} for p in (0.1, 0.2, 0.3, 0.7, 0.8, 0.9)]
+    calibration = fit_calibration(scores, right, "joint", "platt")
+    assert calibration.fields["a"].method == "platt"
+    low, high = calibration.apply({"a": {"joint": 0.15}})["a"], calibration.apply({"a": {"joint": 0.85}})["a"]
+    assert 0.0 < low < 0.5 < high < 1.0  # a sigmoid: never a certainty from six examples
+    with pytest.raises(ValueError, match="method must be one of isotonic, platt"):
+        fit_calibration(scores, right, "joint", "beta")

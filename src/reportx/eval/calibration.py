@@ -209,6 +209,10 @@ def fit_platt(confidences: Iterable[float], correct: Iterable[bool], iterations:
     return Calibrator("platt", a=a, b=b, n=len(conf))
 
 
+#: The maps a calibration can be fitted as, by :attr:`Calibrator.method` name.
+FITTERS = {"isotonic": fit_isotonic, "platt": fit_platt}
+
+
 def reliability_bins(confidences: Iterable[float], correct: Iterable[bool], bins: int = 10) -> list[dict[str, float]]:
     """Equal-width bins over [0, 1] (the last includes 1.0); per non-empty bin: lo, hi, count, mean_confidence,
     accuracy."""

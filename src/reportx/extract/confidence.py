@@ -172,14 +172,19 @@ def load_calibration(model_file: Path | None) -> ConfidenceCalibration | None:
 
 
 def fit_calibration(scores: list[dict[str, dict[str, float]]], right: list[dict[str, bool]],
-                    score: str = DEFAULT_SCORE) -> ConfidenceCalibration:
-    """Fit one isotonic calibrator per field on labelled reports: their raw scores and which fields were right."""
-    from reportx.eval.calibration import fit_isotonic
+                    score: str = DEFAULT_SCORE, method: str = "isotonic") -> ConfidenceCalibration:
+    """Fit one calibrator per field on labelled reports: their raw scores and which fields were right.
+    ``method``: one of :data:`reportx.eval.calibration.FITTERS`, isotonic regression (a step function) or Platt
+    scaling (a sigmoid of the score's logit)."""
+    from reportx.eval.calibration import FITTERS
 
+    if method not in FITTERS:
+        raise ValueError(f"calibration method must be one of {', '.join(FITTERS)}, got {method!r}")
+    fitter = FITTERS[method]
     fields: dict[str, Calibrator] = {}
     keys = sorted({k for s in scores for k in s})
     for key in keys:
         pairs = [(s[key][score], r[key]) for s, r in zip(scores, right, strict=True) if key in s and key in r]
         if pairs:
-            fields[key] = fit_isotonic([p for p, _ in pairs], [ok for _, ok in pairs])
+            fields[key] = fitter([p for p, _ in pairs], [ok for _, ok in pairs])
     return ConfidenceCalibration(score, fields)

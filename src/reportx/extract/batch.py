@@ -207,10 +207,11 @@ def extract_all(todo, opts, schema, sink, error_sink, summary, err, extractor=No
 
     reports = sum(1 for it in todo if it.text is not None and it.text.strip())
     with contextlib.ExitStack() as stack:
-        if reports and extractor is None and auto_workers(opts.config, reports) > 1:
-
+        workers = auto_workers(opts.config, reports) if reports and extractor is None else 1
+        if workers > 1:
             # Forked before this process starts a thread of its own (the progress bar's).
-            pool = stack.enter_context(WorkerPool(opts.config, schema, todo, notices=None if opts.quiet else
+            config = opts.config.model_copy(update={"workers": workers})  # decided once, on the reports to extract
+            pool = stack.enter_context(WorkerPool(config, schema, todo, notices=None if opts.quiet else
                                                   functools.partial(_print_notices, err=err)))
             results = pool.results()
         else:

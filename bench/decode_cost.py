@@ -26,9 +26,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (default 2)")
     parser.add_argument("--repeats", type=int, default=8)
+    parser.add_argument("--model", help="a merged GGUF to price instead of the default model + bundled adapter")
     args = parser.parse_args()
-    model = LlamaModel.load(default_base_model(), bundled_adapter(), n_ctx=2048, n_threads=args.threads,
-                            verbose=False)
+    model = (LlamaModel.load(args.model, None, n_ctx=2048, n_threads=args.threads, verbose=False) if args.model
+             else LlamaModel.load(default_base_model(), bundled_adapter(), n_ctx=2048, n_threads=args.threads,
+                                  verbose=False))
     sample = sorted(glob.glob("samples/reports/**/*.txt", recursive=True))[0]
     text = model.tokenize(open(sample, encoding="utf-8").read() * 8)[:600]
     batch = SequenceBatch(model, 16, 16 * 512, args.threads)
@@ -47,7 +49,7 @@ def main() -> None:
             decode()
         return (time.perf_counter() - start) / args.repeats * 1000
 
-    print(f"- llama.cpp: {describe_build()}; {args.threads} threads\n")
+    print(f"- llama.cpp: {describe_build()}; {args.threads} threads; model: {args.model or 'default + bundled adapter'}\n")
     print("| sequences x tokens | rows of logits | ms per decode | ms per token |\n|---|---|---|---|")
     for sequences, tokens, rows in SHAPES:
         ms = milliseconds(sequences, tokens, rows)

@@ -351,12 +351,15 @@ def extract_cmd(
     model: Annotated[
         str | None,
         typer.Option("--model", envvar="REPORTX_MODEL", metavar="GGUF", help="Base model GGUF. Default: the embedded Gemma 3 270M (Q4_K_M), assembled "
-                     "on first use into ~/.cache/reportx (or $REPORTX_CACHE_DIR).", show_default=False),
+                     "on first use into ~/.cache/reportx (or $REPORTX_CACHE_DIR); in finetuned mode with no "
+                     "--adapter, that base with the bundled adapter merged into its weights (Q8_0, made there on "
+                     "first use: faster than applying the adapter at run time).", show_default=False),
     ] = None,
     adapter: Annotated[
         str | None,
-        typer.Option("--adapter", envvar="REPORTX_ADAPTER", metavar="GGUF", help="GGUF LoRA adapter (from reportx export) for finetuned mode. Default: the "
-                     "adapter bundled with reportx, if any.", show_default=False),
+        typer.Option("--adapter", envvar="REPORTX_ADAPTER", metavar="GGUF", help="GGUF LoRA adapter (from reportx export) for finetuned mode, applied at run "
+                     "time. Default: the adapter bundled with reportx, if any (merged into the default base, see "
+                     "--model).", show_default=False),
     ] = None,
     mode: Annotated[
         Mode | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 import reportx
@@ -34,12 +33,15 @@ def test_extract_texts_gives_one_typed_record_per_text_in_order(extractor):
 
 
 @pytest.mark.model
-def test_extract_texts_defaults_to_the_bundled_adapter_and_keeps_the_model():
+def test_extract_texts_defaults_to_the_bundled_fine_tune_and_keeps_the_model():
     from reportx.extract import api
+    from reportx.models import default_merged_model, file_id
 
     api.clear_cache()
     first = reportx.extract_texts(TEXTS[:1], constrained=True)
-    assert first[0].ok and first[0].meta["mode"] == "finetuned" and first[0].meta["adapter"]
+    assert first[0].ok and first[0].meta["mode"] == "finetuned"
+    # the bundled adapter, merged into the default base
+    assert first[0].meta["model"] == file_id(default_merged_model()) and first[0].meta["adapter"] is None
     reportx.extract_texts(TEXTS[:1], constrained=True)
     assert api._extractor.cache_info().hits == 1  # the second call did not load the model again
     api.clear_cache()

@@ -74,9 +74,9 @@ def test_samples_print_schema_valid_jsonl(tmp_path):
         meta = line.pop("_meta")
         assert list(line) == SCHEMA.keys
         jsonschema.validate(line, SCHEMA.json_schema)
-        # the bundled adapter makes the default mode finetuned
-        assert meta["model"].startswith("gemma-3-270m-q4_k_m.gguf@") and meta["mode"] == "finetuned"
-        assert meta["adapter"].startswith("adapter.gguf@")
+        # the bundled adapter makes the default mode finetuned, merged into the default base
+        assert meta["model"].startswith("gemma-3-270m-reportx-") and meta["mode"] == "finetuned"
+        assert meta["adapter"] is None
         assert meta["attempts"] >= 1 and meta["prompt_tokens"] > 0 and len(meta["sha256"]) == 64
     sources = sorted(x["_meta"]["source"] for x in [json.loads(x) for x in r.stdout.splitlines()])
     assert any(s.endswith("tramontana-cp1252.txt") for s in sources)

@@ -156,11 +156,15 @@ class _Lora:
 
     def delta(self, name: str) -> np.ndarray:
         """``scale * B @ A`` for one base tensor, float32, shape (out, in): llama.cpp's scale, ``alpha / rank``
-        (``rank = b->ne[0]``; alpha 0 means scale 1), times its default user scale 1.0."""
+        (``rank = b->ne[0]``; alpha 0 means scale 1), times its default user scale 1.0.
+
+        Computed in float64 and rounded once to float32, so the merged bytes do not depend on which BLAS kernel
+        the machine's CPU selects (float32 products summed in another order round differently, and extraction
+        merges the bundled adapter on each machine: :func:`reportx.models.default_merged_model`)."""
         a, b = self.pairs[name]
         rank = b.shape[1]
-        scale = np.float32(self.alpha / rank if self.alpha else 1.0)
-        return (b * scale) @ a
+        scale = self.alpha / rank if self.alpha else 1.0
+        return ((b.astype(np.float64) * scale) @ a.astype(np.float64)).astype(np.float32)
 
 
 def delta_kept(written: np.ndarray, base: np.ndarray, delta: np.ndarray) -> float:

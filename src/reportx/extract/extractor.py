@@ -31,7 +31,14 @@ from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
 from reportx.extract.engine import Engine, Generation, Job, batch_threads, free_json, run_decoding
 from reportx.extract.inputs import InputItem, normalize_text, text_sha256
 from reportx.extract.parse import loads_lenient
-from reportx.models import answer_format, bundled_adapter, default_base_model, file_id
+from reportx.models import (
+    answer_format,
+    bundled_adapter,
+    default_base_model,
+    default_merged_model,
+    file_id,
+    is_default_merged_model,
+)
 from reportx.schema import RecordInvalid, ReportSchema, load_schema
 from reportx.schema.foreign import record_keys, without_machine_text
 from reportx.schema.quotes import answer_schema, drop_repeats, label_choices, locate, to_record
@@ -140,6 +147,8 @@ class ModelSetup:
     adapter_path: Path | None
     mode: str
     notices: tuple[str, ...] = ()
+    #: the model has a fine-tuned adapter merged into its weights (--merged, or the default merged model)
+    merged: bool = False
 
     @property
     def made_by(self) -> tuple[str, str | None, str]:
@@ -147,22 +156,39 @@ class ModelSetup:
         adapter_id = file_id(self.adapter_path) if self.adapter_path is not None else None
         return file_id(self.model_path), adapter_id, self.mode
 
+    @property
+    def fine_tune(self) -> Path | None:
+        """The file that carries the fine-tune's answer format and, beside it, its confidence calibration: the
+        adapter, else a merged model, except that the default merged model's are the bundled adapter's."""
+        if self.adapter_path is not None:
+            return self.adapter_path
+        if not self.merged:
+            return None
+        return bundled_adapter() if is_default_merged_model(self.model_path) else self.model_path
+
 
 def resolve_setup(model: str | Path | None = None, adapter: str | Path | None = None, mode: str | None = None, *,
                   merged: bool = False, engine: Engine | None = None) -> ModelSetup:
-    """Resolve the model, adapter and mode as :class:`Extractor` does (the one place for the defaults): the
-    embedded base model, the bundled adapter unless few-shot or merged, finetuned mode when there is an adapter.
-    ``engine``: an already loaded model, which brings its own adapter (or none)."""
+    """Resolve the model, adapter and mode as :class:`Extractor` does (the one place for the defaults): with no
+    model and no adapter, finetuned mode loads the default base with the bundled adapter merged in
+    (:func:`reportx.models.default_merged_model`) and few-shot mode the default base; a ``model`` without adapter
+    gets the bundled adapter applied unless few-shot or ``merged``; finetuned mode when there is a fine-tune.
+    ``engine``: an already loaded model, which brings its own files."""
     if mode is not None and mode not in MODES:
         raise ReportxError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     notices: list[str] = []
+    if engine is not None:
+        model, adapter = Path(engine.model_path), engine.adapter_path
+        merged = merged or is_default_merged_model(model)
     if merged:
-        if mode == "fewshot" or adapter is not None or (engine is not None and engine.adapter_path is not None):
+        if mode == "fewshot" or adapter is not None:
             raise ReportxError("a merged model is used in finetuned mode and carries its adapter: pass no adapter")
         mode = "finetuned"
-    if engine is not None:
-        adapter = engine.adapter_path
-    elif adapter is None and mode != "fewshot" and not merged:
+    elif model is None and adapter is None and mode != "fewshot":
+        default = default_merged_model()
+        if default is not None:
+            return ModelSetup(default, None, "finetuned", (), merged=True)
+    elif adapter is None and mode != "fewshot" and engine is None:
         adapter = bundled_adapter()
     if mode is None:
         mode = "finetuned" if adapter is not None else "fewshot"
@@ -173,11 +199,8 @@ def resolve_setup(model: str | Path | None = None, adapter: str | Path | None = 
             )
     elif mode == "finetuned" and adapter is None and not merged:
         raise ReportxError("finetuned mode needs an adapter: pass --adapter PATH.gguf (none is bundled yet)")
-    if engine is not None:
-        model_path = Path(engine.model_path)
-    else:
-        model_path = Path(model) if model is not None else default_base_model()
-    return ModelSetup(model_path, Path(adapter) if adapter is not None else None, mode, tuple(notices))
+    model_path = Path(model) if model is not None else default_base_model()
+    return ModelSetup(model_path, Path(adapter) if adapter is not None else None, mode, tuple(notices), merged)
 
 
 def coerce_schema(schema: Any) -> ReportSchema:
@@ -266,7 +289,7 @@ class Extractor:
                             seed=config.seed)
         self.engine = engine
         self.model_id, self.adapter_id = setup.made_by[:2]
-        self.calibration = load_calibration(setup.adapter_path or (setup.model_path if config.merged else None))
+        self.calibration = load_calibration(setup.fine_tune)
         if self.calibration is None and config.review_below is not None:
             self.notices.append("no confidence calibration beside the adapter: --review-below compares raw scores")
         self.prompt_format = self._resolve_format(config.prompt_format)
@@ -281,8 +304,7 @@ class Extractor:
                 self.notices.append(f"--shots {shots}: only {available} worked examples exist, using {available}")
         # A fine-tuned model trained on quote answers says so in its GGUF metadata (reportx.models.answer_format):
         # its answers are quotes of the report, grounded (spans) and normalised by the schema's types.
-        self.answer = answer_format(setup.adapter_path or (setup.model_path if config.merged else None)) \
-            if mode == "finetuned" else "values"
+        self.answer = answer_format(setup.fine_tune) if mode == "finetuned" else "values"
         decoded = answer_schema(self.schema) if self.answer == "quotes" else self.schema.json_schema
         self._decoder: ConstrainedDecoder | None
         try:

@@ -6,7 +6,7 @@ that its peak RSS is its own) over the same synthetic reports, model loading lef
 * **naive peer**: a hand-written 3-shot prompt through raw llama-cpp-python (``Llama.create_completion``) with
   its JSON-Schema GBNF grammar (``LlamaGrammar.from_json_schema``), greedy, one report at a time, the base model
   (no fine-tuned adapter exists without reportx). It is slow, so it runs on the first ``--peer-n`` reports.
-* **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), bundled adapter.
+* **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), its default model.
 * **reportx batched**: the same with ``--batch B`` reports decoded at once (``reportx.extract.batched``). With
   ``--workers N`` > 1 (by default, as many as ``reportx extract`` would run: one per CPU on more reports than
   a batch holds): in N worker processes (``reportx extract --workers N``, ``reportx.extract.workers``), each
@@ -282,8 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; load average before "
           f"{'/'.join(f'{x:.1f}' for x in load_before)}, after {'/'.join(f'{x:.1f}' for x in load_after)}")
     print(f"- llama.cpp: {llama_build()}")
+    from reportx.extract.extractor import resolve_setup
+
+    setup = resolve_setup()  # what the reportx rows load: the default model and fine-tune
+    loads = setup.model_path.name + (f" + {setup.adapter_path.name}" if setup.adapter_path else "")
     print(f"- {len(reports)} synthetic {args.split} reports (seed {args.seed}); naive peer on the first "
-          f"{min(args.peer_n, len(reports))}; reportx: bundled adapter, "
+          f"{min(args.peer_n, len(reports))}; reportx: {loads}, "
           f"{'constrained' if args.constrained else 'free decoding with a constrained retry'}\n")
     print("| system | llama.cpp threads | reports | reports/s | s/report (latency) | peak RSS MB |")
     print("|---|---|---|---|---|---|")

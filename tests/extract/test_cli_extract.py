@@ -132,9 +132,10 @@ def test_jsonl_input_csv_and_sqlite_outputs_in_process(extractor, tmp_path):
                                        jsonl_field="body", output=str(tmp_path / name), quiet=True),
                           stderr=io.StringIO())
         assert (again.skipped, again.extracted) == (3, 0)
-        # Another mode and adapter (the defaults: the bundled adapter) would silently keep the old records: refused.
+        # Another model and mode (the defaults: the bundled adapter merged into the base) would silently keep the
+        # old records: refused.
         with pytest.raises(ReportxError, match="holds records made with .* no adapter, fewshot mode; this run uses "
-                           ".* adapter adapter.gguf@.*finetuned mode: use --overwrite"):
+                           "model gemma-3-270m-reportx-.*, no adapter, finetuned mode: use --overwrite"):
             run_batch(BatchOptions(inputs=[str(src)], jsonl_field="body", output=str(tmp_path / name), quiet=True),
                       stderr=io.StringIO())
 

@@ -31,3 +31,22 @@ def test_calibrate_model_writes_a_calibration_extraction_then_applies(tmp_path):
     assert calibration is not None and set(calibration.fields) == set(examples[0].gold)
     result = Extractor(adapter=adapter, mode="finetuned", constrained=True, n_threads=1).extract(examples[0].text)
     assert result.ok and all(0.0 <= p <= 1.0 for p in result.meta["confidence"].values())
+
+
+def test_with_no_model_or_adapter_the_default_merged_model_is_calibrated_beside_the_bundled_adapter(
+        tmp_path, monkeypatch):
+    from reportx import models
+    from reportx.eval.calibrate import calibrate_model
+    from reportx.synth import synthesize
+
+    bundled = tmp_path / "bundled" / "adapter.gguf"  # a copy: the package's calibration stays as it is
+    bundled.parent.mkdir()
+    shutil.copy(models.BUNDLED_ADAPTER, bundled)
+    monkeypatch.setattr(models, "BUNDLED_ADAPTER", bundled)
+    examples = [e for e in synthesize(n=200, seed=5) if e.split == "val"][:3]
+    data = tmp_path / "val.jsonl"
+    data.write_text("".join(json.dumps({"input": e.text, "output": e.gold}, ensure_ascii=False) + "\n"
+                            for e in examples), encoding="utf-8")
+    report = calibrate_model(data, adapter=None, threads=1, quiet=True)
+    assert report.path == calibration_path(bundled) and report.reports == 3
+    assert load_calibration(bundled) is not None

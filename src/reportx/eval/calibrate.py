@@ -68,8 +68,14 @@ def calibrate_model(data: Path, *, adapter: Path | None, model: Path | None = No
                     schema_spec: str | None = None, limit: int | None = None, threads: int | None = None,
                     quiet: bool = False) -> CalibrationReport:
     """Extract ``data``'s reports (constrained, fine-tuned, with the run's schema), fit per-field calibrations and
-    write the best beside ``adapter`` (or the merged ``model``)."""
-    target = Path(model) if merged and model is not None else adapter
+    write the best beside ``adapter`` (or the merged ``model``; with neither, the default merged model, whose
+    calibration is the bundled adapter's: :attr:`reportx.extract.extractor.ModelSetup.fine_tune`)."""
+    from reportx.extract.extractor import resolve_setup
+
+    if model is None and adapter is None and not merged:
+        target = resolve_setup(mode="finetuned").fine_tune
+    else:
+        target = Path(model) if merged and model is not None else adapter
     if target is None:
         raise ValueError("calibration needs the adapter (or merged model) it belongs to")
     schema = load_schema(schema_spec)

@@ -12,18 +12,25 @@ from reportx.extract.confidence import SCORES, calibration_path, load_calibratio
 pytestmark = pytest.mark.model
 
 
+def val_reports(tmp_path, n: int):
+    """The first ``n`` synthetic val reports, and a labelled JSONL of them in ``tmp_path``."""
+    from reportx.synth import synthesize
+
+    examples = [e for e in synthesize(n=200, seed=5) if e.split == "val"][:n]
+    data = tmp_path / "val.jsonl"
+    data.write_text("".join(json.dumps({"input": e.text, "output": e.gold}, ensure_ascii=False) + "\n"
+                            for e in examples), encoding="utf-8")
+    return examples, data
+
+
 def test_calibrate_model_writes_a_calibration_extraction_then_applies(tmp_path):
     from reportx.eval.calibrate import calibrate_model
     from reportx.extract import Extractor
     from reportx.models import bundled_adapter
-    from reportx.synth import synthesize
 
     adapter = tmp_path / "adapter.gguf"
     shutil.copy(bundled_adapter(), adapter)
-    examples = [e for e in synthesize(n=200, seed=5) if e.split == "val"][:4]
-    data = tmp_path / "val.jsonl"
-    data.write_text("".join(json.dumps({"input": e.text, "output": e.gold}, ensure_ascii=False) + "\n"
-                            for e in examples), encoding="utf-8")
+    examples, data = val_reports(tmp_path, 4)
     report = calibrate_model(data, adapter=adapter, threads=1, quiet=True)
     assert report.path == calibration_path(adapter) and report.reports == 4
     assert set(report.raw) == set(SCORES) and report.calibration.score in SCORES
@@ -37,16 +44,12 @@ def test_with_no_model_or_adapter_the_default_merged_model_is_calibrated_beside_
         tmp_path, monkeypatch):
     from reportx import models
     from reportx.eval.calibrate import calibrate_model
-    from reportx.synth import synthesize
 
     bundled = tmp_path / "bundled" / "adapter.gguf"  # a copy: the package's calibration stays as it is
     bundled.parent.mkdir()
     shutil.copy(models.BUNDLED_ADAPTER, bundled)
     monkeypatch.setattr(models, "BUNDLED_ADAPTER", bundled)
-    examples = [e for e in synthesize(n=200, seed=5) if e.split == "val"][:3]
-    data = tmp_path / "val.jsonl"
-    data.write_text("".join(json.dumps({"input": e.text, "output": e.gold}, ensure_ascii=False) + "\n"
-                            for e in examples), encoding="utf-8")
+    _, data = val_reports(tmp_path, 3)
     report = calibrate_model(data, adapter=None, threads=1, quiet=True)
     assert report.path == calibration_path(bundled) and report.reports == 3
     assert load_calibration(bundled) is not None

@@ -28,9 +28,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--model", help="a merged GGUF to price instead of the default model + bundled adapter")
     args = parser.parse_args()
-    model = (LlamaModel.load(args.model, None, n_ctx=2048, n_threads=args.threads, verbose=False) if args.model
-             else LlamaModel.load(default_base_model(), bundled_adapter(), n_ctx=2048, n_threads=args.threads,
-                                  verbose=False))
+    model = LlamaModel.load(args.model or default_base_model(), None if args.model else bundled_adapter(),
+                            n_ctx=2048, n_threads=args.threads, verbose=False)
     sample = sorted(glob.glob("samples/reports/**/*.txt", recursive=True))[0]
     text = model.tokenize(open(sample, encoding="utf-8").read() * 8)[:600]
     batch = SequenceBatch(model, 16, 16 * 512, args.threads)

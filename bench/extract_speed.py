@@ -6,7 +6,8 @@ that its peak RSS is its own) over the same synthetic reports, model loading lef
 * **naive peer**: a hand-written 3-shot prompt through raw llama-cpp-python (``Llama.create_completion``) with
   its JSON-Schema GBNF grammar (``LlamaGrammar.from_json_schema``), greedy, one report at a time, the base model
   (no fine-tuned adapter exists without reportx). It is slow, so it runs on the first ``--peer-n`` reports.
-* **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), its default model.
+* **reportx sequential**: ``reportx extract`` one report at a time (``--batch 1``), its default model, with the
+  whole output head in llama.cpp (``--full-head``): reportx before its split head (:mod:`reportx.extract.head`).
 * **reportx batched**: the same with ``--batch B`` reports decoded at once (``reportx.extract.batched``). With
   ``--workers N`` > 1 (by default, as many as ``reportx extract`` would run: one per CPU on more reports than
   a batch holds): in N worker processes (``reportx extract --workers N``, ``reportx.extract.workers``), each
@@ -108,11 +109,12 @@ def run_peer(reports: list[dict], threads: int) -> dict:
     return {"wall": time.perf_counter() - start, "reports": out}
 
 
-def run_reportx(reports: list[dict], threads: int, batch: int, constrained: bool) -> dict:
+def run_reportx(reports: list[dict], threads: int, batch: int, constrained: bool, full_head: bool = False) -> dict:
     from reportx.extract import Extractor
     from reportx.extract.config import ExtractConfig
 
-    extractor = Extractor(config=ExtractConfig.make(threads=threads, batch=batch, constrained=constrained))
+    extractor = Extractor(config=ExtractConfig.make(threads=threads, batch=batch, constrained=constrained,
+                                                    full_head=full_head))
     list(extractor.extract_many([("warm-up", reports[0]["text"])]))  # the prompt prefix, as in any long batch
     start = time.perf_counter()
     results = list(extractor.extract_many([(r["id"], r["text"]) for r in reports]))
@@ -184,7 +186,7 @@ def child(args: argparse.Namespace) -> int:
     if args.system == "peer":
         result = run_peer(reports[: args.peer_n], args.threads)
     elif args.system == "sequential":
-        result = run_reportx(reports, args.threads, 1, args.constrained)
+        result = run_reportx(reports, args.threads, 1, args.constrained, full_head=True)
     elif args.system == "batched" and args.workers > 1:
         result = run_reportx_workers(reports, args.batch_threads, args.batch, args.constrained, args.workers)
     elif args.system == "batched":
@@ -294,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     rates = {}
     for system, label, threads in (
         ("peer", "naive peer: 3-shot prompt, llama-cpp-python GBNF grammar, base model", args.threads),
-        ("sequential", "reportx sequential (--batch 1)", args.threads),
+        ("sequential", "reportx sequential (--batch 1 --full-head)", args.threads),
         ("batched", f"reportx batched (--batch {args.batch})" if args.workers <= 1 else
          f"reportx batched, {args.workers} workers (--batch {args.batch} each)", args.batch_threads),
     ):

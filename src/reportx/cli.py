@@ -415,6 +415,14 @@ def extract_cmd(
                      "adapter) is under P, e.g. 0.9: a queue for a person to check. The exit code does not change.",
                      show_default=False),
     ] = None,
+    full_head: Annotated[
+        bool,
+        typer.Option("--full-head", help="Compute every vocabulary token's logits in llama.cpp. By default a "
+                     "fine-tuned model that answers quotes, with no --adapter (the default model included), runs its "
+                     "body in llama.cpp and its output head in numpy over the tokens a quote answer can be made of "
+                     "(the report's, JSON's): faster, same records up to near-ties; confidences are normalised over "
+                     "those tokens (docs/extraction-speed.md)."),
+    ] = False,
     ray: Annotated[
         bool, typer.Option("--ray", help="Extract on Ray actors (pip install 'reportx[ray]'); same outputs and "
                            "resume. See docs/scale-out.md.")
@@ -450,6 +458,7 @@ def extract_cmd(
     config = ExtractConfig.make(  # every extraction option checked here, before any input is read
         model=model, adapter=adapter, mode=mode, merged=merged, constrained=constrained, shots=shots,
         schema_spec=schema, n_ctx=n_ctx, threads=threads, review_below=review_below, batch=batch, workers=workers,
+        full_head=full_head,
     )
     opts = BatchOptions(
         inputs=list(inputs), config=config, globs=list(glob or []), jsonl_field=jsonl_field, output=output,

@@ -367,6 +367,10 @@ class SequenceBatch:
 
     def __init__(self, model: LlamaModel, n_seq: int, n_ctx: int, n_threads: int, n_batch: int = 512) -> None:
         C = self._C = model._C
+        # A split model (SplitModel): the body evaluates embedding rows and returns final hidden states, the
+        # numpy head (reportx.extract.head) makes each sequence's logits over its candidates.
+        self.head = model.head if isinstance(model, SplitModel) else None
+        self._vocab = {seq: self.head.vocabulary() for seq in range(n_seq)} if self.head else {}
         params = C.llama_context_default_params()
         params.n_ctx = n_ctx
         params.n_batch = params.n_ubatch = n_batch
@@ -379,8 +383,12 @@ class SequenceBatch:
         # As llama_cpp.Llama makes its context (flash_attn=False): with flash attention a sequence's logits differ
         # from the sequential engine's even when it is decoded alone (up to 1.2 in a logit, measured).
         params.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        if self.head is not None:
+            params.embeddings = True
+            params.pooling_type = C.LLAMA_POOLING_TYPE_NONE
+        weights = model.body if isinstance(model, SplitModel) else model.llm._model.model
         with captured_stderr() as log_tail:
-            ctx = C.llama_init_from_model(model.llm._model.model, params)
+            ctx = C.llama_init_from_model(weights, params)
         if not ctx:
             raise ReportxError(f"llama.cpp cannot make a context of {n_seq} sequences and {n_ctx} cells: {log_tail()}")
         self.ctx = ctx
@@ -388,7 +396,8 @@ class SequenceBatch:
         self.n_batch = n_batch
         self.n_ctx = int(C.llama_n_ctx(ctx))
         self.mem = C.llama_get_memory(ctx)
-        self.batch = C.llama_batch_init(n_batch, 0, 1)
+        self.n_embd = self.head.n_embd if self.head else 0
+        self.batch = C.llama_batch_init(n_batch, self.n_embd, 1)
         adapter = getattr(model.llm, "_lora_adapter", None)
         if adapter is not None:
             adapters = (C.llama_adapter_lora_p_ctypes * 1)(adapter)
@@ -400,11 +409,16 @@ class SequenceBatch:
     def remove(self, seq: int, start: int = 0) -> None:
         """Drop sequence ``seq``'s tokens at positions ``start`` and after (all of them by default)."""
         self._C.llama_memory_seq_rm(self.mem, seq, start, -1)
+        if self.head is not None:
+            self.head.removed(self._vocab[seq], start)
 
     def copy(self, src: int, dst: int) -> None:
         """Make sequence ``dst`` a copy of the whole of ``src`` (its stream's cells are copied, nothing is evaluated;
         llama.cpp copies between streams only whole sequences)."""
         self._C.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
+        if self.head is not None:
+            self._vocab[dst] = self.head.vocabulary()
+            self._vocab[dst].runs = list(self._vocab[src].runs)
 
     def decode(self, runs: list[tuple[int, int, list[int]]], logits: bool | list[bool] = True) -> list[np.ndarray]:
         """Evaluate each ``(sequence, position of its first token, tokens)`` run, in ``n_batch`` chunks; returns per
@@ -414,19 +428,33 @@ class SequenceBatch:
         flat = [(k, seq, pos + i, token, asked[k] and i == len(tokens) - 1)
                 for k, (seq, pos, tokens) in enumerate(runs) for i, token in enumerate(tokens)]
         out: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(runs)
-        batch = self.batch
+        batch, head = self.batch, self.head
+        if head is not None:
+            for seq, pos, tokens in runs:
+                head.evaluated(self._vocab[seq], pos, tokens)
         for begin in range(0, len(flat), self.n_batch):
             chunk = flat[begin:begin + self.n_batch]
+            if head is not None:  # embedding rows in, every token's final hidden state out (embeddings on)
+                rows_in = np.ctypeslib.as_array(batch.embd, shape=(self.n_batch, self.n_embd))
+                rows_in[:len(chunk)] = head.embed([token for _, _, _, token, _ in chunk])
             for i, (_, seq, pos, token, wanted) in enumerate(chunk):
-                batch.token[i] = token
+                if head is None:
+                    batch.token[i] = token
                 batch.pos[i] = pos
                 batch.n_seq_id[i] = 1
                 batch.seq_id[i][0] = seq
-                batch.logits[i] = wanted
+                batch.logits[i] = wanted or head is not None  # embeddings on: llama.cpp outputs every token
             batch.n_tokens = len(chunk)
             status = int(self._C.llama_decode(self.ctx, batch))
             if status != 0:
                 raise RuntimeError(f"llama_decode returned {status} for a batch of {len(chunk)} tokens")
+            if head is not None:
+                hidden = np.ctypeslib.as_array(ctypes.cast(self._C.llama_get_embeddings(self.ctx), ctypes.POINTER(ctypes.c_float)),
+                                               shape=(len(chunk), self.n_embd))
+                for i, (k, seq, _, _, wanted) in enumerate(chunk):
+                    if wanted:
+                        out[k] = head.logits(hidden[i], self._vocab[seq])
+                continue
             wanted_runs = [k for k, _, _, _, wanted in chunk if wanted]
             if wanted_runs:
                 rows = np.ctypeslib.as_array(ctypes.cast(self._C.llama_get_logits(self.ctx), ctypes.POINTER(ctypes.c_float)),
@@ -442,6 +470,74 @@ class SequenceBatch:
         if getattr(self, "ctx", None):
             self._C.llama_free(self.ctx)
             self.ctx = None
+
+
+class SplitModel(LlamaModel):
+    """A model whose output head is split off (:mod:`reportx.extract.head`): the whole model's vocabulary (loaded
+    ``vocab_only``) for tokens, and its body (:func:`reportx.export.split.write_body_gguf`) in llama.cpp, with the
+    numpy ``head``, for decoding. Its one sequence is a :class:`SequenceBatch` of one, so sequential and batched
+    decoding evaluate tokens the same way."""
+
+    def __init__(self, model_path: str | Path, body_path: str | Path, *, n_ctx: int, n_batch: int, n_threads: int) -> None:
+        from reportx.extract.head import OutputHead
+
+        C = _lib()
+        with captured_stderr() as log_tail:
+            try:
+                vocab = load_llama(str(model_path), vocab_only=True, verbose=False)
+            except LOAD_ERRORS as exc:
+                raise LoadError(exc, log_tail()) from None
+        super().__init__(vocab)
+        check_gguf_files(body_path)
+        params = C.llama_model_default_params()
+        params.use_extra_bufts = repack_enabled()
+        with captured_stderr() as log_tail:
+            body = C.llama_model_load_from_file(str(body_path).encode(), params)
+        if not body:
+            vocab.close()
+            raise LoadError(RuntimeError(f"llama.cpp cannot load {body_path}"), log_tail())
+        global _RAN
+        _RAN = True
+        self.body = body
+        self.head = OutputHead(model_path, [self.piece(t) for t in range(self.n_vocab)], self.end_of_generation())
+        self._sequence = SequenceBatch(self, 1, n_ctx, n_threads, n_batch)
+        self._tokens: list[int] = []
+        self._last = np.empty(0, dtype=np.float32)
+
+    def close(self) -> None:
+        self._sequence.close()
+        if self.body:
+            self._C.llama_model_free(self.body)
+            self.body = None
+        self.llm.close()
+
+    @property
+    def n_ctx(self) -> int:
+        return self._sequence.n_ctx
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self._tokens)
+
+    @property
+    def input_ids(self) -> np.ndarray:
+        return np.asarray(self._tokens, dtype=np.intc)
+
+    def keep(self, n: int) -> bool:
+        self._sequence.remove(0, n)
+        del self._tokens[n:]
+        return True
+
+    def reset(self) -> None:
+        self._sequence.remove(0)
+        self._tokens = []
+
+    def decode(self, tokens: list[int]) -> None:
+        self._last = self._sequence.decode([(0, len(self._tokens), tokens)])[0]
+        self._tokens += tokens
+
+    def logits(self) -> np.ndarray:
+        return self._last
 
 
 # Quantisation -----------------------------------------------------------------------------------------------------

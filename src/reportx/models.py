@@ -184,6 +184,19 @@ def is_default_merged_model(path: str | Path) -> bool:
     return target is not None and Path(path).resolve() == target.resolve()
 
 
+def split_body(model: str | Path) -> Path:
+    """The body of ``model`` for a split output head (:func:`reportx.export.split.write_body_gguf`), made once into
+    ``cache_dir()/models`` under a name that carries the model's sha256 (about 1 s for the default model)."""
+    name, digest = file_id(model).rsplit("@", 1)
+
+    def write(tmp: Path) -> None:
+        from reportx.export.split import write_body_gguf
+
+        write_body_gguf(model, tmp)
+
+    return _assemble_once(f"{Path(name).stem}-{digest}.body.gguf", write, f"the body of {name}")
+
+
 def sha256_file(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()

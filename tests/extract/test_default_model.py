@@ -88,3 +88,82 @@ def test_an_extractor_on_the_default_model_answers_quotes_with_the_bundled_calib
     assert result.ok, result.error
     assert result.meta["model"] == models.file_id(merged) and result.meta["adapter"] is None
     assert result.record["project_name"] == "Tilo" and result.record["budget_used_eur"] == 4500
+
+
+# The split output head (reportx.extract.head) ------------------------------------------------------------------
+
+REPORT = ("Parte del proyecto Tilo para Fundación Roble: estado verde, 4.500 € gastados. Bloqueo: ticket "
+          "SR-2201, 3 horas. Siguiente paso: pruebas de carga.")
+
+
+@pytest.fixture(scope="module")
+def engines(merged):
+    from reportx.extract.engine import Engine
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REPORTX_CACHE_DIR", str(merged.parent.parent))  # the body is made beside the merged model
+        split, full = Engine(merged, n_threads=1, split_head=True), Engine(merged, n_threads=1)
+        yield split, full
+    split.model.close()
+    full.model.close()
+
+
+def test_the_body_keeps_every_tensor_and_the_first_tokens(merged):
+    from reportx.export.split import body_vocabulary
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REPORTX_CACHE_DIR", str(merged.parent.parent))
+        body = models.split_body(merged)
+    whole, cut = read_gguf_header(merged), read_gguf_header(body)
+    keep = body_vocabulary(whole)
+    assert keep == 494  # Gemma: control tokens, then the 256 byte tokens
+    assert len(cut.metadata["tokenizer.ggml.tokens"].value) == keep
+    assert cut.tensors.keys() == whole.tensors.keys()
+    assert cut.tensors["token_embd.weight"].shape == (640, keep)
+    assert body.stat().st_size < merged.stat().st_size / 2
+
+
+def test_split_logits_are_llama_cpp_s_for_the_candidates_and_minus_inf_elsewhere(engines):
+    import numpy as np
+
+    from reportx.extract import Extractor
+
+    split, full = engines
+    prompt = Extractor(engine=split, mode="finetuned").prompt_tokens(REPORT)
+    split.prime(prompt)
+    full.prime(prompt)
+    ours, theirs = split.logits(), full.logits()
+    candidates = np.isfinite(ours)
+    assert 500 < candidates.sum() < 20_000
+    assert np.abs(ours[candidates] - theirs[candidates]).max() < 1e-3  # llama.cpp's Q8_0 product, reproduced
+    assert ours.argmax() == theirs.argmax()
+    in_report, absent = split.tokenize(" Fundación"), split.tokenize(" banana")
+    assert len(in_report) == len(absent) == 1
+    assert candidates[in_report[0]] and not candidates[absent[0]]
+    assert candidates[split.tokenize('":"')].all()  # JSON's own tokens, whatever the report
+
+
+def test_split_head_extraction_gives_the_full_head_s_records(engines):
+    from reportx.extract import Extractor
+
+    split, full = engines
+    texts = [REPORT, "Standup Atlas (client Northwind Ltd): amber. Spent 12.300 EUR. Blocked 2 days on INC-77."]
+    for constrained in (True, False):
+        ours = [Extractor(engine=split, mode="finetuned", constrained=constrained).extract(t) for t in texts]
+        theirs = [Extractor(engine=full, mode="finetuned", constrained=constrained).extract(t) for t in texts]
+        assert [r.record for r in ours] == [r.record for r in theirs]
+        assert all(r.ok for r in ours)
+
+
+def test_the_default_extractor_splits_the_head_unless_told_not_to(merged, monkeypatch):
+    from reportx.extract import Extractor
+    from reportx.llamacpp import SplitModel
+
+    monkeypatch.setenv("REPORTX_CACHE_DIR", str(merged.parent.parent))
+    from reportx.extract.config import ExtractConfig
+
+    assert isinstance(Extractor(n_threads=1).engine.model, SplitModel)
+
+    assert not isinstance(Extractor(config=ExtractConfig.make(full_head=True, threads=1)).engine.model, SplitModel)
+    assert not isinstance(Extractor(config=ExtractConfig.make(adapter=str(models.BUNDLED_ADAPTER), threads=1))
+                          .engine.model, SplitModel)

@@ -67,6 +67,9 @@ class ExtractConfig(BaseModel):
             ``threads`` is then per worker (None: the CPUs divided by the workers). 1: this process. None
             (default): one process while the reports fit in one batch, else one single-threaded worker per CPU
             within memory (:func:`reportx.extract.workers.auto_workers`).
+        full_head: compute every token's logits in llama.cpp. By default a fine-tuned model that answers quotes
+            and has no run-time adapter (the default merged model) splits its output head: llama.cpp evaluates the
+            body, numpy the logits of the tokens a quote answer can be made of (:mod:`reportx.extract.head`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -87,6 +90,7 @@ class ExtractConfig(BaseModel):
     batch: int = Field(default=DEFAULT_BATCH, ge=1, le=MAX_BATCH)
     review_below: float | None = Field(default=None, ge=0.0, le=1.0)
     workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS)
+    full_head: bool = False
 
     @classmethod
     def make(cls, **values: Any) -> ExtractConfig:

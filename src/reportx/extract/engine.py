@@ -30,7 +30,7 @@ import numpy as np
 
 from reportx.errors import ReportxError
 from reportx.extract.jsonscan import CLOSERS, OPEN_BRACE, OPENERS, QUOTE, StringScanner
-from reportx.llamacpp import LlamaModel, LoadError, SequenceBatch
+from reportx.llamacpp import LlamaModel, LoadError, SequenceBatch, SplitModel
 
 
 @dataclass
@@ -114,27 +114,37 @@ class Engine:
         seed: int = 0,
         n_batch: int = 512,
         n_threads_batch: int | None = None,
+        split_head: bool = False,
     ) -> None:
         model_path = Path(model_path)
         if not model_path.is_file():
             raise ReportxError(f"model file not found: {model_path}")
         if adapter_path is not None and not Path(adapter_path).is_file():
             raise ReportxError(f"adapter file not found: {adapter_path}")
+        if split_head and adapter_path is not None:
+            raise ValueError("a split output head needs a model without a run-time adapter (merge it first)")
         threads = n_threads or default_threads()
         threads_batch = n_threads_batch or threads
+        self.model: LlamaModel
         try:
-            self.model = LlamaModel.load(
-                model_path,
-                adapter_path,
-                n_ctx=n_ctx,
-                n_batch=n_batch,
-                n_ubatch=n_batch,
-                n_threads=threads,
-                n_threads_batch=threads_batch,
-                seed=seed,
-                logits_all=False,
-                verbose=False,
-            )
+            if split_head:  # the body in llama.cpp, the head over candidate tokens in numpy (extract.head)
+                from reportx.models import split_body
+
+                self.model = SplitModel(model_path, split_body(model_path), n_ctx=n_ctx, n_batch=n_batch,
+                                        n_threads=threads)
+            else:
+                self.model = LlamaModel.load(
+                    model_path,
+                    adapter_path,
+                    n_ctx=n_ctx,
+                    n_batch=n_batch,
+                    n_ubatch=n_batch,
+                    n_threads=threads,
+                    n_threads_batch=threads_batch,
+                    seed=seed,
+                    logits_all=False,
+                    verbose=False,
+                )
         except LoadError as exc:
             what = f"model {model_path.name}" + (f" with adapter {Path(adapter_path).name}" if adapter_path else "")
             raise ReportxError(f"cannot load {what}: {exc}") from None
@@ -142,6 +152,7 @@ class Engine:
         self.threads = (threads, threads_batch)
         self.model_path = model_path
         self.adapter_path = Path(adapter_path) if adapter_path else None
+        self.split_head = split_head
         self.n_ctx = self.model.n_ctx
         self.n_vocab = self.model.n_vocab
         self.eos = self.model.eos

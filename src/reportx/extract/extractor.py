@@ -203,6 +203,20 @@ def resolve_setup(model: str | Path | None = None, adapter: str | Path | None = 
     return ModelSetup(model_path, Path(adapter) if adapter is not None else None, mode, tuple(notices), merged)
 
 
+def split_head(setup: ModelSetup, config: ExtractConfig) -> bool:
+    """Whether extraction splits the model's output head (:mod:`reportx.extract.head`): a fine-tuned model that
+    answers quotes (whose tokens are the report's), with no run-time adapter, of an architecture the split knows,
+    unless ``config.full_head``."""
+    if config.full_head or setup.mode != "finetuned" or setup.adapter_path is not None:
+        return False
+    if answer_format(setup.fine_tune) != "quotes":
+        return False
+    from reportx.export.gguf_io import read_gguf_header
+    from reportx.export.split import splittable
+
+    return splittable(read_gguf_header(setup.model_path, keep=lambda key: not key.startswith("tokenizer."))) is None
+
+
 def coerce_schema(schema: Any) -> ReportSchema:
     if schema is None or isinstance(schema, (str, Path)):
         return load_schema(schema)
@@ -286,7 +300,7 @@ class Extractor:
         self.max_tokens = max_tokens = config.max_tokens
         if engine is None:
             engine = Engine(setup.model_path, setup.adapter_path, n_ctx=config.n_ctx, n_threads=config.threads,
-                            seed=config.seed)
+                            seed=config.seed, split_head=split_head(setup, config))
         self.engine = engine
         self.model_id, self.adapter_id = setup.made_by[:2]
         self.calibration = load_calibration(setup.fine_tune)

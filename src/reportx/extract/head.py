@@ -1,0 +1,176 @@
+"""A split output head: llama.cpp evaluates the model's body (:mod:`reportx.export.split`), numpy the logits of the
+tokens an answer can be made of.
+
+Why: the default model's output head is 262,144 rows of Q8_0 (73% of its bytes) and llama.cpp computes every row
+for every token whose logits are asked for: a third of batched extraction's time (docs/extraction-speed.md). An
+answer of reportx's quote form is made of quotes of the report and JSON around them, so a step can only choose
+among a few thousand tokens: the *candidates* of a sequence, the tokens whose text, less any JSON punctuation and
+white space around it (``'",'``, ``' "'``), occurs in the text the sequence holds (the prompt: instructions, keys
+and the report) or is empty, plus JSON's own words and escapes (:data:`ANSWER_TEXT`) and the end-of-generation
+tokens. Every other token gets the logit ``-inf``.
+
+The logits of candidates are llama.cpp's up to float rounding: the final hidden state comes from llama.cpp (a body
+context with embeddings on), is quantised to 8 bits per block of 32 as llama.cpp quantises a product's
+activations for a Q8_0 weight (to half precision for an F16 one), and meets the head's de-quantised rows in float32.
+The input goes to llama.cpp as embedding rows (the body's vocabulary is cut), scaled as llama.cpp scales token
+embeddings (:data:`reportx.export.split.INPUT_SCALE`).
+
+What changes: a token that is not a candidate cannot be chosen (constrained quote answers never choose one:
+measured on the val split), and a chosen token's probability is normalised over the candidates, not over the whole
+vocabulary: the mass left out was 5e-6 at the median step and 1% at the 99th percentile (docs/extraction-speed.md),
+so confidences move little; the calibration is fitted on this head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from reportx.export.gguf_io import read_gguf_header
+from reportx.export.split import HEAD_TYPES, INPUT_SCALE
+
+#: what surrounds a quote in an answer (stripped from a token's text before it is looked up in the sequence's text)
+SYNTAX = b' \t\n\r"{}[]:,'
+#: JSON's words and escapes, and the characters of numbers: candidates whatever the prompt says
+ANSWER_TEXT = b'null true false 0123456789.-+eE \\" \\n \\t \\\\ \\/ \\u'
+_Q8_0, _F16 = HEAD_TYPES
+_BLOCK = 32
+
+
+@dataclass
+class _Vocabulary:
+    """One sequence's candidates: a set per evaluated run (its first position), and the head's rows for their union."""
+
+    runs: list[tuple[int, set[int]]] = field(default_factory=list)
+    ids: np.ndarray | None = None
+    rows: np.ndarray | None = None
+
+
+class OutputHead:
+    """The output head of the GGUF model ``model_path`` over per-sequence candidate vocabularies.
+
+    ``pieces``: every token's bytes (b"" for control tokens), ``ends``: the end-of-generation tokens, both from the
+    whole model's vocabulary.
+    """
+
+    def __init__(self, model_path: str | Path, pieces: Sequence[bytes], ends: Iterable[int]) -> None:
+        import gguf
+
+        from reportx.export.merge import _tensor_bytes
+
+        header = read_gguf_header(model_path)
+        tensors = header.tensors
+        head = tensors.get("output.weight") or tensors["token_embd.weight"]
+        self._embedding, self._embedding_type = _tensor_bytes(header, tensors["token_embd.weight"]), \
+            gguf.GGMLQuantizationType(tensors["token_embd.weight"].ggml_type)
+        self._head, self._head_type = _tensor_bytes(header, head), gguf.GGMLQuantizationType(head.ggml_type)
+        self.n_vocab, self.n_embd = int(head.shape[1]), int(head.shape[0])
+        self.scale = np.float32(INPUT_SCALE[header.architecture or ""](self.n_embd))
+        self._quantize_input = _activation_rounding(int(head.ggml_type))
+        always: set[int] = set(ends)
+        by_core: dict[bytes, list[int]] = {}
+        for token, piece in enumerate(pieces):
+            core = piece.strip(SYNTAX)
+            if not core:
+                if piece:
+                    always.add(token)
+                continue
+            by_core.setdefault(core, []).append(token)
+        self._by_core = by_core
+        self._longest = max((len(c) for c in by_core), default=1)
+        self._always = always | self._lookup(ANSWER_TEXT)
+        self._memo: dict[tuple[int, ...], set[int]] = {}
+        self._pieces = pieces
+
+    # Candidates -------------------------------------------------------------------------------------------------
+
+    def _lookup(self, text: bytes) -> set[int]:
+        """Tokens whose core (text less SYNTAX around it) occurs in ``text``."""
+        found: set[int] = set()
+        by_core, longest, n = self._by_core, self._longest, len(text)
+        for i in range(n):
+            for j in range(i + 1, min(n, i + longest) + 1):
+                ids = by_core.get(text[i:j])
+                if ids:
+                    found.update(ids)
+        return found
+
+    def candidates(self, tokens: Sequence[int]) -> set[int]:
+        """The candidates a run of ``tokens`` adds (memoised for long runs: a shared prompt prefix)."""
+        key = tuple(tokens)
+        found = self._memo.get(key) if len(key) >= 64 else None
+        if found is None:
+            found = self._lookup(b"".join(self._pieces[t] for t in tokens))
+            if len(key) >= 64:
+                if len(self._memo) > 64:
+                    self._memo.clear()
+                self._memo[key] = found
+        return found
+
+    # Sequences --------------------------------------------------------------------------------------------------
+
+    def vocabulary(self) -> _Vocabulary:
+        """A new, empty sequence vocabulary."""
+        return _Vocabulary()
+
+    def evaluated(self, vocabulary: _Vocabulary, position: int, tokens: Sequence[int]) -> None:
+        """Record a run of ``tokens`` evaluated at ``position`` in the sequence."""
+        found = self.candidates(tokens)
+        if vocabulary.ids is not None and not found.issubset(vocabulary.ids.tolist()):
+            vocabulary.ids = vocabulary.rows = None
+        vocabulary.runs.append((position, found))
+
+    def removed(self, vocabulary: _Vocabulary, start: int) -> None:
+        """The sequence's tokens from ``start`` on were dropped: so are the runs that began there."""
+        kept = [run for run in vocabulary.runs if run[0] < start]
+        if len(kept) != len(vocabulary.runs):
+            vocabulary.runs, vocabulary.ids, vocabulary.rows = kept, None, None
+
+    def embed(self, tokens: Sequence[int]) -> np.ndarray:
+        """The input rows of ``tokens`` (float32, ``len(tokens) x n_embd``), scaled as llama.cpp scales tokens."""
+        import gguf
+
+        raw = np.asarray(self._embedding[np.asarray(tokens, dtype=np.int64)])
+        rows = np.asarray(gguf.quants.dequantize(raw, self._embedding_type), dtype=np.float32)
+        return rows.reshape(len(tokens), self.n_embd) * self.scale
+
+    def logits(self, hidden: np.ndarray, vocabulary: _Vocabulary) -> np.ndarray:
+        """The whole vocabulary's logits after a token whose final hidden state is ``hidden``: the candidates'
+        computed, ``-inf`` for every other token."""
+        import gguf
+
+        if vocabulary.ids is None:
+            ids = set(self._always)
+            for _, found in vocabulary.runs:
+                ids |= found
+            vocabulary.ids = np.fromiter(sorted(ids), dtype=np.int64, count=len(ids))
+            raw = np.asarray(self._head[vocabulary.ids])
+            vocabulary.rows = np.asarray(gguf.quants.dequantize(raw, self._head_type), dtype=np.float32).reshape(
+                len(ids), self.n_embd)
+        assert vocabulary.rows is not None
+        out = np.full(self.n_vocab, -np.inf, dtype=np.float32)
+        out[vocabulary.ids] = vocabulary.rows @ self._quantize_input(np.asarray(hidden, dtype=np.float32))
+        return out
+
+
+def _activation_rounding(head_type: int) -> Callable[[np.ndarray], np.ndarray]:
+    """How llama.cpp rounds a product's activations for a weight of ``head_type``: Q8_0 blocks (scale = max|x| / 127
+    in half precision, values rounded half to even, as ggml's AVX2 quantizer), F16, else none."""
+    if head_type == _F16:
+        return lambda x: x.astype(np.float16).astype(np.float32)
+    if head_type != _Q8_0:
+        return lambda x: x
+
+    def q8_0(x: np.ndarray) -> np.ndarray:
+        blocks = x.reshape(-1, _BLOCK)
+        amax = np.abs(blocks).max(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            inverse = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+        q = np.rint(blocks * inverse)
+        scale = (amax / np.float32(127)).astype(np.float16).astype(np.float32)
+        return (q * scale).reshape(x.shape).astype(np.float32)
+
+    return q8_0

@@ -16,6 +16,7 @@ raw output kept: nothing is dropped.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from reportx.extract.constrain import ConstrainedDecoder, SchemaNotSupported
 from reportx.extract.engine import Engine, Generation, Job, batch_threads, free_json, run_decoding
 from reportx.extract.inputs import InputItem, normalize_text, text_sha256
 from reportx.extract.parse import loads_lenient
+from reportx.llamacpp import SplitModel
 from reportx.models import (
     answer_format,
     bundled_adapter,
@@ -320,6 +322,8 @@ class Extractor:
         # its answers are quotes of the report, grounded (spans) and normalised by the schema's types.
         self.answer = answer_format(setup.fine_tune) if mode == "finetuned" else "values"
         decoded = answer_schema(self.schema) if self.answer == "quotes" else self.schema.json_schema
+        if isinstance(engine.model, SplitModel):  # the answer's keys and labels are candidates of the split head
+            engine.model.head.allow(json.dumps(decoded, ensure_ascii=False))
         self._decoder: ConstrainedDecoder | None
         try:
             choices = label_choices(self.schema) if self.answer == "quotes" else None

@@ -48,6 +48,7 @@ class _Vocabulary:
     runs: list[tuple[int, set[int]]] = field(default_factory=list)
     ids: np.ndarray | None = None
     rows: np.ndarray | None = None
+    allowed: int = 0  # OutputHead.allowed when ids were computed
 
 
 class OutputHead:
@@ -80,6 +81,15 @@ class OutputHead:
         self._always = always | self._lookup(ANSWER_TEXT)
         self._memo: dict[tuple[int, ...], set[int]] = {}
         self._pieces = pieces
+        self.allowed = 0  # how many times allow() added candidates
+
+    def allow(self, text: str) -> None:
+        """Make the tokens of ``text`` (less SYNTAX) candidates in every sequence: the answer schema's keys and labels,
+        which a free answer writes itself (a prompt names only the top-level keys)."""
+        found = self._lookup(text.encode("utf-8")) - self._always
+        if found:
+            self._always |= found
+            self.allowed += 1
 
     # Candidates -------------------------------------------------------------------------------------------------
 
@@ -132,7 +142,8 @@ class OutputHead:
     def logits(self, hidden: np.ndarray, vocabulary: _Vocabulary) -> np.ndarray:
         """The whole vocabulary's logits after a token whose final hidden state is ``hidden``: the candidates'
         computed, ``-inf`` for every other token."""
-        if vocabulary.ids is None:
+        if vocabulary.ids is None or vocabulary.allowed != self.allowed:
+            vocabulary.allowed = self.allowed
             ids = set(self._always)
             for _, found in vocabulary.runs:
                 ids |= found

@@ -483,7 +483,8 @@ def eval_cmd(
     system: Annotated[
         list[str] | None,
         typer.Option("--system", "-s", metavar="NAME=KEY=VALUE,...", help="A system as NAME=key=value,...; keys: model, adapter, mode "
-                     "(fewshot|finetuned), constrained (true|false), shots, merged (true: model is a merged GGUF). Repeatable. Default: few-shot vs "
+                     "(fewshot|finetuned), constrained (true|false), shots, merged (true: model is a merged GGUF), batch, full_head (true: "
+                     "the whole output head in llama.cpp, see reportx extract --full-head). Repeatable. Default: few-shot vs "
                      "fine-tuned on the default model, each free and constrained.", show_default=False),
     ] = None,
     out: Annotated[Path, typer.Option("--output", "-o", "--out", metavar="DIR", help="Directory for results.json, table.md, "

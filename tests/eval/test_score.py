@@ -86,7 +86,9 @@ def test_parse_system():
     merged = parse_system("m=model=merged.gguf,merged=true")
     assert (merged.mode, merged.merged, merged.adapter) == ("finetuned", True, None)
     assert parse_system("b=batch=16").batch == 16 and parse_system("b=batch=16").describe()["batch"] == 16
-    for bad in ["noequals", "x=color=red", "x=constrained=maybe", "x=mode=zero", "x=merged=perhaps", "x=batch=0"]:
+    assert parse_system("f=full_head=true").full_head and not parse_system("s=mode=finetuned").describe()["full_head"]
+    for bad in ["noequals", "x=color=red", "x=constrained=maybe", "x=mode=zero", "x=merged=perhaps", "x=batch=0",
+                "x=full_head=maybe"]:
         with pytest.raises(ReportxError):
             parse_system(bad)
 

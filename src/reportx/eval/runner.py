@@ -28,7 +28,7 @@ from reportx.labelled import read_labelled
 from reportx.schema import load_schema
 
 #: The ExtractConfig fields a system may set, by their ``--system`` key.
-SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged", "batch")
+SYSTEM_KEYS = ("model", "adapter", "mode", "constrained", "shots", "merged", "batch", "full_head")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,10 @@ class SystemSpec:
     def batch(self) -> int:
         return self.config.batch
 
+    @property
+    def full_head(self) -> bool:
+        return self.config.full_head
+
     def describe(self) -> dict[str, Any]:
         """The system as results.json records it."""
         return {"name": self.name, **{key: getattr(self, key) for key in SYSTEM_KEYS}}
@@ -93,7 +97,7 @@ def parse_system(text: str) -> SystemSpec:
     unknown = set(values) - set(SYSTEM_KEYS)
     if unknown:
         raise ReportxError(f"--system {name}: unknown key(s) {', '.join(sorted(unknown))}")
-    for key in ("constrained", "merged"):
+    for key in ("constrained", "merged", "full_head"):
         flag = str(values.get(key, "false")).lower()
         if flag not in ("true", "false", "1", "0", "yes", "no"):
             raise ReportxError(f"--system {name}: {key} must be true or false")
@@ -124,7 +128,7 @@ def run_system(spec: SystemSpec, texts: list[str], schema_spec: str | None, engi
     from reportx.progress import ItemProgress
 
     config = spec.config.model_copy(update={"schema_spec": schema_spec, "threads": threads or spec.config.threads})
-    key = (config.model, config.adapter, config.mode, config.merged)
+    key = (config.model, config.adapter, config.mode, config.merged, config.full_head)
     extractor = Extractor.from_config(config, engine=engines.get(key))
     engines[key] = extractor.engine  # systems that differ only in decoding share the loaded model
     predictions = []

@@ -400,7 +400,8 @@ def extract_cmd(
                      "same resume and errors file, and they are those of --workers 1. --threads is per worker "
                      "(default: the CPUs divided by N). Default: one process while the reports fit in one --batch, "
                      "else one single-threaded worker per CPU (at most 8, within half the free memory): on 2 cores "
-                     "2 workers x 1 thread ran 1.03 reports/s, 1 process x 2 threads 0.87 "
+                     "2 workers x 1 thread ran 1.49 reports/s with the default model (with the whole output head, "
+                     "1.03 against 0.87 for 1 process x 2 threads) "
                      "(docs/extraction-speed.md). A worker that dies stops the run (exit 2; re-run to resume). "
                      "Not with --ray (use --actors).", show_default=False),
     ] = None,

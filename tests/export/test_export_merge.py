@@ -29,7 +29,7 @@ from test_export_parity import llama_logits as parity_logits  # noqa: E402
 from reportx.errors import ReportxError  # noqa: E402
 from reportx.export import export_lora, merge_run  # noqa: E402
 from reportx.export.gguf_io import read_gguf_header  # noqa: E402
-from reportx.export.merge import _tensor_bytes, _tensor_f32, merge_lora_gguf  # noqa: E402
+from reportx.export.merge import tensor_bytes, _tensor_f32, merge_lora_gguf  # noqa: E402
 
 TOLERANCE = {"f16": 2e-2, "q8_0": 0.5, "q4_k_m": 3.0}
 
@@ -122,7 +122,7 @@ def test_untouched_tensors_keep_the_quantised_base_bytes(tiny_run, tmp_path, one
             assert merged.tensors[name].ggml_type == 1  # F16
         else:
             assert merged.tensors[name].ggml_type == info.ggml_type
-            assert np.array_equal(_tensor_bytes(merged, merged.tensors[name]), _tensor_bytes(base, info)), name
+            assert np.array_equal(tensor_bytes(merged, merged.tensors[name]), tensor_bytes(base, info)), name
     assert {base.tensors["token_embd.weight"].ggml_type, base.tensors["blk.0.attn_norm.weight"].ggml_type} == {8, 0}
 
     # the merged model answers like the quantised base + adapter in llama.cpp (both GGUF). They differ by the f16

@@ -116,7 +116,7 @@ class MergeResult:
 # being loaded.
 
 
-def _tensor_bytes(header: GGUFHeader, info: GGUFTensorInfo) -> np.ndarray:
+def tensor_bytes(header: GGUFHeader, info: GGUFTensorInfo) -> np.ndarray:
     """A tensor's stored bytes as uint8, shaped (rows..., bytes per row) in numpy order (a memory map)."""
     import gguf
 
@@ -140,7 +140,7 @@ def _tensor_f32(header: GGUFHeader, name: str) -> np.ndarray:
     import gguf
 
     info = header.tensors[name]
-    data = gguf.quants.dequantize(np.asarray(_tensor_bytes(header, info)), gguf.GGMLQuantizationType(info.ggml_type))
+    data = gguf.quants.dequantize(np.asarray(tensor_bytes(header, info)), gguf.GGMLQuantizationType(info.ggml_type))
     return np.asarray(data, dtype=np.float32).reshape(tuple(reversed(info.shape)))
 
 
@@ -265,7 +265,7 @@ def merge_lora_gguf(
         writer.add_string(ANSWER_KEY, answer_format(adapter_path))  # the adapter's answer form travels with it
         for name, info in base.tensors.items():  # in the base's order
             if name not in lora.pairs:
-                writer.add_tensor(name, _tensor_bytes(base, info), raw_dtype=gguf.GGMLQuantizationType(info.ggml_type))
+                writer.add_tensor(name, tensor_bytes(base, info), raw_dtype=gguf.GGMLQuantizationType(info.ggml_type))
                 result.copied += 1
                 continue
             weight, delta = _tensor_f32(base, name), lora.delta(name)

@@ -69,7 +69,7 @@ def write_body_gguf(model: str | Path, out: str | Path) -> Path:
     cannot be split (:func:`splittable`)."""
     import gguf
 
-    from reportx.export.merge import _tensor_bytes
+    from reportx.export.merge import tensor_bytes
 
     header = read_gguf_header(model)
     why = splittable(header)
@@ -89,7 +89,7 @@ def write_body_gguf(model: str | Path, out: str | Path) -> Path:
             metadata[key] = value
         add_metadata(writer, metadata)
         for name, info in header.tensors.items():
-            data = _tensor_bytes(header, info)
+            data = tensor_bytes(header, info)
             if name in HEAD_TENSORS:
                 data = data[:keep]
             writer.add_tensor(name, data, raw_dtype=gguf.GGMLQuantizationType(info.ggml_type))

@@ -50,7 +50,7 @@ CHECK_AGAINST = ("auto", "pytorch", "adapter")
 LOW_DELTA_KEPT = 0.5
 #: metadata the writer sets itself: the architecture (from its constructor) and the data alignment (which must
 #: also change where the writer pads tensors, so it goes through ``add_custom_alignment``)
-_WRITER_KEYS = ("general.architecture", "general.alignment")
+WRITER_KEYS = ("general.architecture", "general.alignment")
 
 
 @dataclass
@@ -261,7 +261,7 @@ def merge_lora_gguf(
         alignment = base.get("general.alignment")
         if alignment is not None:
             writer.add_custom_alignment(int(alignment))
-        add_metadata(writer, {k: v for k, v in base.metadata.items() if k not in (*_WRITER_KEYS, ANSWER_KEY)})
+        add_metadata(writer, {k: v for k, v in base.metadata.items() if k not in (*WRITER_KEYS, ANSWER_KEY)})
         writer.add_string(ANSWER_KEY, answer_format(adapter_path))  # the adapter's answer form travels with it
         for name, info in base.tensors.items():  # in the base's order
             if name not in lora.pairs:

@@ -29,7 +29,6 @@ INPUT_SCALE = {"gemma3": lambda n_embd: float(np.sqrt(np.float32(n_embd)))}  # s
 #: the tokenizer arrays the body's vocabulary cut applies to
 _PER_TOKEN = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type")
 _BYTE_TOKEN = 6  # llama.cpp's LLAMA_TOKEN_TYPE_BYTE
-_WRITER_KEYS = ("general.architecture", "general.alignment")
 HEAD_TENSORS = ("output.weight", "token_embd.weight")
 #: ggml types of an output head the split reproduces llama.cpp's products for (Q8_0, F16)
 HEAD_TYPES = (8, 1)
@@ -69,7 +68,7 @@ def write_body_gguf(model: str | Path, out: str | Path) -> Path:
     cannot be split (:func:`splittable`)."""
     import gguf
 
-    from reportx.export.merge import tensor_bytes
+    from reportx.export.merge import WRITER_KEYS, tensor_bytes
 
     header = read_gguf_header(model)
     why = splittable(header)
@@ -82,7 +81,7 @@ def write_body_gguf(model: str | Path, out: str | Path) -> Path:
             writer.add_custom_alignment(int(alignment))
         metadata: dict[str, GGUFValue] = {}
         for key, value in header.metadata.items():
-            if key in _WRITER_KEYS:
+            if key in WRITER_KEYS:
                 continue
             if key in _PER_TOKEN:
                 value = GGUFValue(value.type, value.value[:keep], value.sub_type)

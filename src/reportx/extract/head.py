@@ -49,6 +49,7 @@ class _Vocabulary:
     ids: np.ndarray | None = None
     rows: np.ndarray | None = None
     allowed: int = 0  # OutputHead.allowed when ids were computed
+    members: set[int] = field(default_factory=set)  # ids as a set, for the subset test of each evaluated run
 
 
 class OutputHead:
@@ -125,7 +126,7 @@ class OutputHead:
     def evaluated(self, vocabulary: _Vocabulary, position: int, tokens: Sequence[int]) -> None:
         """Record a run of ``tokens`` evaluated at ``position`` in the sequence."""
         found = self.candidates(tokens)
-        if vocabulary.ids is not None and not found.issubset(vocabulary.ids.tolist()):
+        if vocabulary.ids is not None and not found <= vocabulary.members:
             vocabulary.ids = vocabulary.rows = None
         vocabulary.runs.append((position, found))
 
@@ -147,6 +148,7 @@ class OutputHead:
             ids = set(self._always)
             for _, found in vocabulary.runs:
                 ids |= found
+            vocabulary.members = ids
             vocabulary.ids = np.fromiter(sorted(ids), dtype=np.int64, count=len(ids))
             vocabulary.rows = self._head.float32(vocabulary.ids)
         assert vocabulary.rows is not None

@@ -36,8 +36,14 @@ class WorkerFake(FakeExtractor):
 
 
 if __name__ == "__main__":
+    import signal
+
     import reportx.extract.extractor as extractor_module
     from reportx.cli import main
+
+    # Ctrl-C as a terminal delivers it: a test run started in the background (`make test &`, nohup) ignores SIGINT,
+    # every process it starts inherits that, and Python keeps an inherited SIGINT ignored (no KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     extractor_module.Extractor = WorkerFake  # the workers make theirs from there
     extractor_module.resolve_setup = lambda *args, **kwargs: FakeSetup()  # and this, to check resume

@@ -60,7 +60,7 @@ class OutputHead:
     """
 
     def __init__(self, model_path: str | Path, pieces: Sequence[bytes], ends: Iterable[int]) -> None:
-        header = read_gguf_header(model_path)
+        header = read_gguf_header(model_path, keep=lambda key: False)  # the tensor table; no vocabulary arrays
         tensors = header.tensors
         head = tensors.get("output.weight") or tensors["token_embd.weight"]
         self._embedding = _Rows(header, tensors["token_embd.weight"])

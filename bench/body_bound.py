@@ -29,17 +29,11 @@ def reports(split: str, n: int) -> list[dict]:
     return rows[:n]
 
 
-def measure(rows: list[dict], width: int, slots: int) -> dict:
-    """Evaluate ``rows``' tokens ``slots`` reports at a time, ``width`` tokens per sequence per decode."""
-    from reportx.extract import Extractor
-    from reportx.extract.config import ExtractConfig
-
-    extractor = Extractor(config=ExtractConfig.make(threads=1))
-    prefix = extractor.prompt_tokens(rows[0]["input"])[:len(extractor._prefix_tokens)]
-    work = [extractor.prompt_tokens(r["input"])[len(prefix):] + extractor.engine.tokenize(r.get("quotes", r["output"]))
-            for r in rows]
+def evaluate(engine, prefix: list[int], work: list[list[int]], slots: int, width: int, threads: int) -> float:
+    """Seconds to evaluate each of ``work``'s token lists after ``prefix`` (evaluated once, copied into each
+    sequence, not timed), ``slots`` at a time, ``width`` tokens per sequence per ``llama_decode``, no logits."""
     stream = -(-(len(prefix) + max(len(w) for w in work) + 8) // 256) * 256
-    context = extractor.engine.sequences(slots + 1, (slots + 1) * stream, 1)
+    context = engine.sequences(slots + 1, (slots + 1) * stream, threads)
     context.decode([(slots, 0, prefix)], logits=False)
     start = time.perf_counter()
     for group in range(0, len(work), slots):
@@ -52,6 +46,19 @@ def measure(rows: list[dict], width: int, slots: int) -> dict:
                             if w[step:step + width]], logits=False)
     wall = time.perf_counter() - start
     context.close()
+    return wall
+
+
+def measure(rows: list[dict], width: int, slots: int) -> dict:
+    """Evaluate ``rows``' tokens (prompt after the prefix, gold quote answer) in one thread."""
+    from reportx.extract import Extractor
+    from reportx.extract.config import ExtractConfig
+
+    extractor = Extractor(config=ExtractConfig.make(threads=1))
+    prefix = extractor.prompt_tokens(rows[0]["input"])[:len(extractor._prefix_tokens)]
+    work = [extractor.prompt_tokens(r["input"])[len(prefix):] + extractor.engine.tokenize(r.get("quotes", r["output"]))
+            for r in rows]
+    wall = evaluate(extractor.engine, prefix, work, slots, width, threads=1)
     return {"wall": wall, "tokens": sum(len(w) for w in work), "reports": len(rows)}
 
 

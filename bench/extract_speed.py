@@ -157,6 +157,8 @@ def _row(res) -> dict:
 def run_bound(sequential: dict, threads: int, batch: int) -> dict:
     """Evaluate each report's own tokens (prompt after the shared prefix, then its answer tokens) in batches of
     ``batch`` sequences, no logits: the body's cost for the tokens sequential extraction evaluated."""
+    from body_bound import evaluate  # bench/, beside this script
+
     from reportx.extract import Extractor
     from reportx.extract.config import ExtractConfig
 
@@ -164,20 +166,8 @@ def run_bound(sequential: dict, threads: int, batch: int) -> dict:
     prefix = extractor.prompt_tokens(sequential["texts"][0])[: sequential["prefix"]]
     work = [extractor.prompt_tokens(text)[len(prefix):] + r["tokens"]
             for text, r in zip(sequential["texts"], sequential["reports"], strict=True)]
-    stream = -(-(len(prefix) + max(len(w) for w in work) + 8) // 256) * 256
-    context = extractor.engine.sequences(batch + 1, (batch + 1) * stream, threads)
-    context.decode([(batch, 0, prefix)], logits=False)
-    start = time.perf_counter()
-    for group in range(0, len(work), batch):
-        runs = work[group:group + batch]
-        for seq in range(len(runs)):
-            context.remove(seq)
-            context.copy(batch, seq)
-        longest = max(len(w) for w in runs)
-        for step in range(0, longest, 8):  # eight tokens per sequence per decode, like a report's answer runs
-            context.decode([(seq, len(prefix) + step, w[step:step + 8]) for seq, w in enumerate(runs)
-                            if w[step:step + 8]], logits=False)
-    return {"wall": time.perf_counter() - start, "tokens": sum(len(w) for w in work)}
+    wall = evaluate(extractor.engine, prefix, work, batch, 8, threads)  # 8 tokens a step, like an answer's runs
+    return {"wall": wall, "tokens": sum(len(w) for w in work)}
 
 
 def child(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ exactly, and any difference is a scheduling bug (a sequence given another's toke
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -21,14 +22,19 @@ PREFIX = 3  # the prompt's shared prefix: its first three tokens
 
 
 def constrained_jobs(engine, reports=REPORTS):
+    """A job maker per report (BatchRunner.run calls it; again to start the job afresh on the engine)."""
     decoder = ConstrainedDecoder.for_schema(engine, NAME_SCHEMA, max_tokens=64)
-    return [decoder.decoding(echo_prompt(r), checkpoints=[PREFIX], source=r) for r in reports]
+    return [functools.partial(decoder.decoding, echo_prompt(r), checkpoints=[PREFIX], source=r) for r in reports]
+
+
+def sequentially(engine, makers):
+    return [run_decoding(engine, make()) for make in makers]
 
 
 @pytest.mark.parametrize("slots", [1, 3, 8, 20])
 def test_batched_answers_equal_sequential_ones_in_input_order(slots):
     engine = EchoEngine()
-    sequential = [run_decoding(engine, job) for job in constrained_jobs(engine)]
+    sequential = sequentially(engine, constrained_jobs(engine))
     runner = BatchRunner(engine, slots, n_threads=1)  # type: ignore[arg-type]
     batched = list(runner.run(constrained_jobs(engine)))
     assert [g.text for g in batched] == [g.text for g in sequential]
@@ -48,8 +54,7 @@ def test_a_step_evaluates_every_report_in_flight_in_one_call_and_the_prefix_once
     assert max(len(c) for c in calls) == 4  # four sequences' runs in one decode
     first_prompts = [c for c in calls if any(pos == PREFIX for _, pos, _ in c)][0]
     assert all(pos == PREFIX for _, pos, _ in first_prompts)  # each report's own tokens, after the shared prefix
-    for job in constrained_jobs(engine):
-        run_decoding(engine, job)
+    sequentially(engine, constrained_jobs(engine))
     assert runner.steps * 3 < engine.primes + engine.feeds  # ~ a quarter of the sequential decodes
 
 
@@ -70,8 +75,9 @@ def test_free_decoding_and_a_retry_prime_run_batched_too():
         constrained = yield from decoder.decoding(prompt, replay=free.tokens[:5], checkpoints=[PREFIX], source=report)
         return free.text, constrained.text, constrained.evaluated_tokens
 
-    sequential = [run_decoding(engine, free_then_constrained(r)) for r in REPORTS]
-    batched = list(BatchRunner(engine, 3, n_threads=1).run(free_then_constrained(r) for r in REPORTS))  # type: ignore[arg-type]
+    makers = [functools.partial(free_then_constrained, r) for r in REPORTS]
+    sequential = sequentially(engine, makers)
+    batched = list(BatchRunner(engine, 3, n_threads=1).run(makers))  # type: ignore[arg-type]
     assert [b[:2] for b in batched] == [s[:2] for s in sequential]
     assert all(free.encode() == echo_answer(r) for (free, _, _), r in zip(batched, REPORTS, strict=True))
     assert all(evaluated == 5 for _, _, evaluated in batched)  # the retry kept the prompt and evaluated the replay
@@ -81,7 +87,7 @@ def test_a_report_that_fills_its_context_is_closed_short_as_sequentially():
     reports = ["Averyveryveryverylongprojectname hoy.", "X ok."]
     limit = len(echo_prompt(reports[0])) + 12
     engine = EchoEngine(n_ctx=limit)
-    sequential = [run_decoding(engine, job) for job in constrained_jobs(engine, reports)]
+    sequential = sequentially(engine, constrained_jobs(engine, reports))
     batched = list(BatchRunner(engine, 2, n_threads=1).run(constrained_jobs(engine, reports)))  # type: ignore[arg-type]
     assert sequential[0].closed_early and [g.text for g in batched] == [g.text for g in sequential]
 
@@ -100,7 +106,7 @@ def test_a_failed_decode_reaches_every_job_of_that_step_and_the_rest_go_on():
         return f"ok {reply.room > 0}"
 
     runner = BatchRunner(engine, 2, n_threads=1)  # type: ignore[arg-type]
-    results = runner.run(job(r) for r in REPORTS[:6])
+    results = runner.run(functools.partial(job, r) for r in REPORTS[:6])
     first = next(results)  # reports 1 and 2 are done, 3 and 4 ask for their prompts: make that decode fail
     engine.made.fail_at = len(engine.made.calls) + 1
     rest = list(results)
@@ -112,7 +118,7 @@ def test_a_failed_decode_reaches_every_job_of_that_step_and_the_rest_go_on():
 def test_a_report_too_long_for_a_stream_is_extracted_on_the_engine_exactly_as_sequentially():
     engine = EchoEngine()
     reports = [REPORTS[0], "Largo " + "palabra " * 120, REPORTS[1]]
-    sequential = [run_decoding(engine, job) for job in constrained_jobs(engine, reports)]
+    sequential = sequentially(engine, constrained_jobs(engine, reports))
     runner = BatchRunner(engine, 2, n_threads=1, reserve=64)  # type: ignore[arg-type]
     primes = engine.primes
     batched = list(runner.run(constrained_jobs(engine, reports)))
@@ -122,13 +128,29 @@ def test_a_report_too_long_for_a_stream_is_extracted_on_the_engine_exactly_as_se
     assert json.loads(batched[1].text)["project_name"] == "Largo"
 
 
+def test_a_job_whose_answer_outgrows_its_stream_is_extracted_again_on_the_engine_exactly_as_sequentially():
+    engine = EchoEngine()
+    reports = [REPORTS[0], "Proyecto" + "x" * 200 + " " + "palabra " * 35, REPORTS[1]]
+    decoder = ConstrainedDecoder.for_schema(engine, NAME_SCHEMA, max_tokens=400)
+    makers = [functools.partial(decoder.decoding, echo_prompt(r), checkpoints=[PREFIX], source=r) for r in reports]
+    sequential = sequentially(engine, makers)
+    runner = BatchRunner(engine, 2, n_threads=1, reserve=16)  # type: ignore[arg-type]
+    primes = engine.primes
+    batched = list(runner.run(makers))
+    assert runner.stream == 512 and len(echo_prompt(reports[1])) + 16 <= runner.stream  # admitted to a stream...
+    assert len(echo_prompt(reports[1])) + len(sequential[1].text) > runner.stream  # ...where its answer cannot fit
+    assert runner.restarted == runner.sequential == 1 and engine.primes == primes + 1
+    assert [g.text for g in batched] == [g.text for g in sequential]
+    assert json.loads(batched[1].text)["project_name"] == reports[1].split()[0]
+
+
 def test_a_job_with_nothing_to_decode_is_a_result_at_once():
     def nothing():
         return "empty"
         yield  # pragma: no cover - a generator that returns before its first request
 
     engine = EchoEngine()
-    jobs = [nothing(), *constrained_jobs(engine, REPORTS[:2]), nothing()]
+    jobs = [nothing, *constrained_jobs(engine, REPORTS[:2]), nothing]
     out = list(BatchRunner(engine, 2, n_threads=1).run(jobs))  # type: ignore[arg-type]
     assert out[0] == "empty" and out[-1] == "empty" and json.loads(out[1].text)["project_name"] == "Atenea"
 

@@ -11,8 +11,11 @@ The decodings are the same code as sequential extraction's (the coroutines of :m
 only who evaluates their requests changes. Each sequence has a KV stream of its own (``kv_unified`` off: measured
 faster than one shared cache, where every token attends over every report's cells, masked); the shared prompt
 prefix is evaluated once, in a batch of its own as sequential extraction does, and copied into each report's
-stream. A report too long for a stream (its prompt and the answer's reserve) is extracted on the engine's own
-context, sequentially, while the others wait: its record is exactly the sequential one.
+stream. A stream holds the prefix, a report's prompt and the cells its answer is expected to take (``reserve``):
+512 cells for the default model, 18 MB of KV cache each, so that 32 reports in flight fit two workers in 2 GB. A
+report too long for a stream, or whose answer outgrows it (rare: a longer answer than the reserve after a long
+prompt), is extracted again from the start on the engine's own context, sequentially, while the others wait: its
+record is exactly the sequential one.
 
 Records are the sequential ones, bit for bit: llama.cpp runs batch-invariant (:mod:`reportx.llamacpp`: a token's
 logits do not depend on the batch it is decoded in), so a report's record does not depend on its neighbours, on
@@ -21,7 +24,7 @@ logits do not depend on the batch it is decoded in), so a report's record does n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,6 +40,7 @@ class _Slot:
 
     seq: int
     job: Job[Any] | None = None
+    make: Callable[[], Job[Any]] | None = None  # makes the job again, to start it afresh on the engine
     order: int = -1  # the job's place in the input
     held: list[int] = field(default_factory=list)  # tokens in the sequence
     run: tuple[int, list[int]] | None = None  # (first position, tokens) to evaluate this step
@@ -47,11 +51,13 @@ class BatchRunner:
     """Runs extraction jobs (coroutines yielding :class:`Prime` / :class:`Feed`) ``slots`` at a time on ``engine``'s
     model, and yields their results in input order.
 
-    ``reserve``: KV cells a job may need beyond its prompt (its answer tokens, chosen and forced, and a retry's);
-    each sequence's stream holds the shared prefix, ``reserve`` and 256 more (a report's own prompt tokens).
+    ``reserve``: KV cells a job is expected to need beyond its prompt (its answer's tokens, chosen and forced); each
+    sequence's stream holds the shared prefix, ``reserve`` and 256 more (a report's own prompt tokens), rounded up to
+    a multiple of 256. A prompt that leaves less than ``reserve`` of its stream, and a job whose answer outgrows it,
+    run on the engine's own context instead (:attr:`sequential`, :attr:`restarted`).
     """
 
-    def __init__(self, engine: Engine, slots: int, n_threads: int, reserve: int = 576) -> None:
+    def __init__(self, engine: Engine, slots: int, n_threads: int, reserve: int = 128) -> None:
         if slots < 1:
             raise ValueError(f"slots must be at least 1, got {slots}")
         self.engine = engine
@@ -64,6 +70,7 @@ class BatchRunner:
         self.stream = 0  # KV cells per sequence
         self.steps = 0  # llama_decode rounds, for the bench
         self.sequential = 0  # jobs too long for a stream, run on the engine's own context
+        self.restarted = 0  # of those, jobs whose answer outgrew their stream, started again there
 
     def close(self) -> None:
         if self.context is not None:
@@ -122,18 +129,33 @@ class BatchRunner:
                     return None
                 self.sequential += 1
                 return (run_decoding(self.engine, _resumed(slot.job, request)),)
-            if len(slot.held) + len(request.tokens) >= min(self.engine.n_ctx, self.stream):
+            needed = len(slot.held) + len(request.tokens)
+            if needed >= self.engine.n_ctx:  # the engine's own context is full too: as sequentially
                 error = ContextFull()
                 continue
+            if needed >= self.stream:
+                return (self._restart(slot),)
             slot.run = (len(slot.held), request.tokens)
             slot.held += request.tokens
             slot.evaluated = 0
             return None
 
+    def _restart(self, slot: _Slot) -> Any:
+        """The result of the slot's job made afresh and run on the engine's own context (its answer outgrew the
+        stream): the sequential record, whatever the old job had decoded."""
+        assert slot.job is not None and slot.make is not None and self.context is not None
+        slot.job.close()
+        self.context.remove(slot.seq)
+        slot.held = []
+        self.sequential += 1
+        self.restarted += 1
+        return run_decoding(self.engine, slot.make())
+
     # The loop -------------------------------------------------------------------------------------------------
 
-    def run(self, jobs: Iterable[Job[T]]) -> Iterator[T]:
-        """Each job's result, in the order of ``jobs`` (read lazily, as slots free up)."""
+    def run(self, jobs: Iterable[Callable[[], Job[T]]]) -> Iterator[T]:
+        """The result of each job, made by calling its maker (again, to start it afresh on the engine when its
+        answer outgrows a stream), in the order of ``jobs`` (read lazily, as slots free up)."""
         source = iter(jobs)
         done: dict[int, T] = {}
         emitted = taken = 0
@@ -141,16 +163,16 @@ class BatchRunner:
         while True:
             for slot in self.slots:  # free slots take the next jobs, in input order
                 while slot.job is None and not exhausted:
-                    job = next(source, None)
-                    if job is None:
+                    make = next(source, None)
+                    if make is None:
                         exhausted = True
                         break
-                    slot.job, slot.order, slot.held = job, taken, []
+                    slot.job, slot.make, slot.order, slot.held = make(), make, taken, []
                     taken += 1
                     result = self._advance(slot, None)
                     if result is not None:  # nothing to decode (an empty report), or decoded on its own
                         done[slot.order] = result[0]
-                        slot.job = None
+                        slot.job = slot.make = None
             while emitted in done:
                 yield done.pop(emitted)
                 emitted += 1
@@ -175,7 +197,7 @@ class BatchRunner:
             result = self._advance(slot, reply, error)
             if result is not None:
                 done[slot.order] = result[0]
-                slot.job = None
+                slot.job = slot.make = None
 
 
 def _resumed(job: Job[T], request: Request) -> Job[T]:

@@ -16,6 +16,7 @@ raw output kept: nothing is dropped.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -541,15 +542,16 @@ class Extractor:
         """Extract reports lazily, in input order: texts, (source, text) pairs or :class:`InputItem` objects.
         With ``batch`` > 1 (:class:`~reportx.extract.config.ExtractConfig`), that many reports are decoded at once
         (:mod:`reportx.extract.batched`)."""
-        jobs = (self._job(item) for item in items)
         if self.config.batch <= 1:
-            for job in jobs:
-                yield run_decoding(self.engine, job)
+            for item in items:
+                yield run_decoding(self.engine, self._job(item))
             return
         threads = self.config.threads or batch_threads()
-        runner = BatchRunner(self.engine, self.config.batch, threads, reserve=2 * self.max_tokens + 64)
+        # A stream's answer reserve: the built-in schema's answers take ~100 cells (chosen and forced tokens); a
+        # longer one is extracted again on the engine's own context, so the reserve sets speed and memory, not records.
+        runner = BatchRunner(self.engine, self.config.batch, threads, reserve=self.max_tokens // 2)
         try:
-            yield from runner.run(jobs)
+            yield from runner.run(functools.partial(self._job, item) for item in items)
         finally:
             runner.close()
 

@@ -12,7 +12,7 @@ only who evaluates their requests changes. Each sequence has a KV stream of its 
 faster than one shared cache, where every token attends over every report's cells, masked); the shared prompt
 prefix is evaluated once, in a batch of its own as sequential extraction does, and copied into each report's
 stream. A stream holds the prefix, a report's prompt and the cells its answer is expected to take (``reserve``):
-512 cells for the default model, 18 MB of KV cache each, so that 32 reports in flight fit two workers in 2 GB. A
+512 cells for the default model (9 MB of KV cache each; 1024 before, whose cells were never reached). A
 report too long for a stream, or whose answer outgrows it (rare: a longer answer than the reserve after a long
 prompt), is extracted again from the start on the engine's own context, sequentially, while the others wait: its
 record is exactly the sequential one.

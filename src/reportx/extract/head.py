@@ -152,11 +152,8 @@ class OutputHead:
         shared_ids, shared_rows = self._shared_rows()
         if vocabulary.ids is None or vocabulary.allowed != self.allowed:
             vocabulary.allowed = self.allowed
-            ids = set(self._always)
-            for _, found in vocabulary.runs:
-                ids |= found
-            vocabulary.members = ids
-            own = ids - self._always
+            own = set().union(*(found for _, found in vocabulary.runs)) - self._always
+            vocabulary.members = own | self._always
             vocabulary.ids = np.fromiter(sorted(own), dtype=np.int64, count=len(own))
             vocabulary.rows = self._head.float32(vocabulary.ids)
         assert vocabulary.rows is not None
